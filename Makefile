@@ -1,0 +1,33 @@
+# `make run` and `make test` are all a user needs: each creates .venv when
+# missing and (re)installs the project only when pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench index clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# torch first and pinned: the CPU wheel; an unpinned resolve pulls CUDA.
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[app,test]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/python app.py
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/latency.py
+
+# Rebuild the bundled article's index (normally done on first use).
+index: install
+	$(BIN)/rag index rag/data/article.txt --index index
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

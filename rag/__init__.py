@@ -1,0 +1,29 @@
+"""Grounded question answering over documents, offline.
+
+    >>> import rag
+    >>> answer = rag.ask("What did Pistorius say about international law?")
+    >>> answer.text, answer.citations[0].speaker
+
+See README.md for the command line and the index format.
+"""
+
+from .answer import Answer, Answerer, ExtractiveAnswerer
+from .api import ask, build_index, check_question, load_index, retrieve
+from .chunking import Passage
+from .documents import Document, load_documents
+from .errors import (
+    DocumentError,
+    IndexFormatError,
+    MissingDependencyError,
+    ModelError,
+    QuestionError,
+    RagError,
+)
+from .store import Index, open_index
+
+__all__ = [
+    "Answer", "Answerer", "Document", "DocumentError", "ExtractiveAnswerer", "Index",
+    "IndexFormatError", "MissingDependencyError", "ModelError", "Passage", "QuestionError",
+    "RagError", "ask", "build_index", "check_question", "load_documents", "load_index",
+    "open_index", "retrieve",
+]

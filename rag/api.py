@@ -1,0 +1,84 @@
+"""The public functions: plain calls over the pipeline stages.
+
+documents -> chunking -> embedding -> store -> retrieval -> answer
+
+`index` arguments take `None` (the bundled article's index, built on first use),
+a path to an index directory, or an opened `Index`. Opened indexes are kept per
+process and reopened when their manifest changes on disk.
+"""
+
+import threading
+from pathlib import Path
+
+from . import config, store
+from .answer import Answer, Answerer, ExtractiveAnswerer
+from .chunking import Passage, with_score
+from .errors import QuestionError
+from .retrieval import search
+from .embedding import Embedder, default_embedder
+
+_lock = threading.Lock()
+_opened: dict[Path, tuple[int, store.Index]] = {}
+
+
+def load_index(index=None) -> store.Index:
+    """Open an index (cached per process); see the module docstring for `index`."""
+    if isinstance(index, store.Index):
+        return index
+    path = Path(index).expanduser() if index is not None else config.default_index_dir()
+    key = path.resolve()
+    with _lock:
+        cached = _opened.get(key)
+        if cached and cached[0] == _manifest_mtime(path):
+            return cached[1]
+        opened = store.default_index() if index is None else store.open_index(path)
+        _opened[key] = (_manifest_mtime(path), opened)
+        return opened
+
+
+def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False) -> store.Index:
+    """Index files, directories or `Document`s into `index_dir` (see `store.build_index`)."""
+    return store.build_index(sources, index_dir, embedder=embedder, progress=progress)
+
+
+def retrieve(question: str, k: int = 5, index=None) -> list[Passage]:
+    """The `k` passages that best match `question`, best first."""
+    question = check_question(question)
+    if not isinstance(k, int) or k < 1:
+        raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
+    opened = load_index(index)
+    hits = search(opened, question, n=max(k, 50), embedder=_embedder_for(opened))[:k]
+    return [with_score(opened.passages[h.row], h.score) for h in hits]
+
+
+def ask(question: str, index=None, *, answerer: Answerer | None = None) -> Answer:
+    """Answer `question` with quoted, cited sentences from the index, or abstain."""
+    question = check_question(question)
+    opened = load_index(index)
+    query_vector = _embedder_for(opened).encode([question])[0]
+    hits = search(opened, question, n=50, query_vector=query_vector)
+    return (answerer or ExtractiveAnswerer())(question, opened, hits, query_vector)
+
+
+def check_question(question) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    question = " ".join(question.replace("\x00", " ").split())
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > config.MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is too long ({len(question):,} characters; the limit is {config.MAX_QUESTION_CHARS:,})"
+        )
+    return question
+
+
+def _embedder_for(index: store.Index) -> Embedder:
+    return index.derived.get("embedder") or default_embedder()
+
+
+def _manifest_mtime(path: Path) -> int:
+    try:
+        return (path / store.MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return -1

@@ -1,0 +1,151 @@
+"""The `rag` command: index, ask, retrieve, eval.
+
+Only this module (and app.py) turns `RagError`s into messages and exit codes:
+0 success, 1 a problem with the input (the one-line message says which), 2 bad
+usage, 130 interrupted. Heavy libraries (torch, sentence-transformers) are
+imported only by commands that embed, so `rag --help` is instant.
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+from .errors import RagError
+
+log = logging.getLogger("rag")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        log.addHandler(_StderrHandler())
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    try:
+        return args.run(args)
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # disk full, permission denied …
+        print(f"rag: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+
+
+class _StderrHandler(logging.Handler):
+    """Notices as plain lines on whatever sys.stderr is at the time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(record.getMessage(), file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Grounded, cited answers from your documents, offline.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update an index from files and directories")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .md, .html or .pdf files, or directories of them")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: the default index)")
+    p.set_defaults(run=_index)
+
+    p = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
+    p.add_argument("question")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("retrieve", help="list the passages that best match a question")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=5, metavar="N", help="how many passages (default 5)")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_retrieve)
+
+    p = sub.add_parser("eval", help="score answers and retrieval on a JSON-lines question file")
+    p.add_argument("file", metavar="FILE.jsonl")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_eval)
+    return parser
+
+
+def _index(args) -> int:
+    from . import config
+    from .api import build_index
+
+    target = args.index or config.default_index_dir()
+    index = build_index(args.paths, target, progress=sys.stderr.isatty())
+    print(f"indexed {len(index.documents)} document(s), {len(index.passages)} passages into {target}")
+    return 0
+
+
+def _ask(args) -> int:
+    from .api import ask
+
+    answer = ask(args.question, args.index)
+    if args.json:
+        _print_json({"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
+                     "citations": [_passage_json(p) for p in answer.citations]})
+        return 0
+    print(answer.text)
+    for n, passage in enumerate(answer.citations, 1):
+        print()
+        print(_describe(n, passage))
+    return 0
+
+
+def _retrieve(args) -> int:
+    from .api import retrieve
+
+    passages = retrieve(args.question, k=args.k, index=args.index)
+    if args.json:
+        _print_json([_passage_json(p) for p in passages])
+        return 0
+    for n, passage in enumerate(passages, 1):
+        print(_describe(n, passage))
+        print()
+    return 0
+
+
+def _eval(args) -> int:
+    from .evaluation import evaluate, read_cases
+
+    report = evaluate(read_cases(args.file), args.index)
+    if args.json:
+        _print_json(report.to_json())
+        return 0
+    for o in report.outcomes:
+        mark = "ok  " if o.correct else "MISS"
+        print(f"{mark} {o.id:>6}  hit@{o.hit_rank or '-'}  {o.question}\n             -> {o.answer}")
+    print()
+    print(f"questions            {len(report.outcomes)}")
+    print(f"accuracy             {report.accuracy:.3f}")
+    print(f"answerable correct   {report.answerable_accuracy:.3f} ({report.false_abstentions} wrongly abstained)")
+    print(f"unanswerable abstain {report.abstention_accuracy:.3f}")
+    print(f"retrieval hit@1/@3   {report.hit_at_1:.3f} / {report.hit_at_3:.3f}")
+    print(f"longest answer       {report.max_answer_chars} characters")
+    print(f"ask latency p50/p99  {report.latency_p50_ms:.1f} / {report.latency_p99_ms:.1f} ms")
+    return 0
+
+
+def _passage_json(p) -> dict:
+    return {"doc_id": p.doc_id, "text": p.text, "start": p.start, "end": p.end,
+            "score": round(p.score, 6), "speaker": p.speaker}
+
+
+def _describe(n: int, p) -> str:
+    who = f" · {p.speaker}" if p.speaker else ""
+    return f"[{n}] {p.doc_id}, characters {p.start}–{p.end}{who}\n    {p.text}"
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Settings read from the environment, in one place.
+
+The library reads these variables and nothing else:
+
+- `RAG_INDEX_DIR`: where the default index lives (default: `index/` in a source
+  checkout, else `~/.cache/rag/index`).
+- `RAG_MODEL_DIR`: a local sentence-transformers model directory to use instead of
+  the bundled all-MiniLM-L6-v2 weights.
+
+It also forces the Hugging Face libraries offline: a hub download is never what a
+user of this tool wants, and on a machine without network it would hang or fail.
+"""
+
+import os
+from pathlib import Path
+
+# Set before transformers / huggingface_hub are imported anywhere.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_ARTICLE = PACKAGE_DIR / "data" / "article.txt"
+
+# Limits that keep one bad input from stalling the tool.
+MAX_QUESTION_CHARS = 1000
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+def default_index_dir() -> Path:
+    if env := os.environ.get("RAG_INDEX_DIR"):
+        return Path(env).expanduser()
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "index"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "rag" / "index"
+
+
+def model_dir_override() -> Path | None:
+    env = os.environ.get("RAG_MODEL_DIR")
+    return Path(env).expanduser() if env else None

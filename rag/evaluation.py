@@ -1,0 +1,143 @@
+"""Evaluation: score `ask` and `retrieve` on a question file.
+
+The file is JSON lines, one question an object, as in the project's article set:
+`id`, `question`, `answers` (acceptable short answers), `evidence` (exact
+substrings of the documents that support an answer) and `answerable`.
+
+An answerable question is correct when the answer does not abstain, its text
+holds a gold answer, one of its citations holds a gold evidence string, and it is
+at most 400 characters long; an unanswerable one is correct when the answer
+abstains. Strings are compared after lower-casing, unifying curly and straight
+quotes and folding punctuation and whitespace. Retrieval hit@k: one of the top k
+passages holds an evidence string (answerable questions only).
+
+Left out: token-overlap F1 and the SQuAD benchmarks (see bench/).
+"""
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .api import ask, load_index, retrieve
+from .errors import RagError
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    answers: list[str]
+    evidence: list[str]
+    answerable: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    question: str
+    answer: str
+    abstained: bool
+    correct: bool
+    hit_rank: int | None  # 1-based rank of the first passage holding evidence
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Report:
+    outcomes: list[Outcome]
+    accuracy: float
+    answerable_accuracy: float
+    abstention_accuracy: float   # unanswerable questions that were abstained on
+    false_abstentions: int       # answerable questions abstained on
+    hit_at_1: float
+    hit_at_3: float
+    max_answer_chars: int
+    latency_p50_ms: float
+    latency_p99_ms: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def normalise(text: str) -> str:
+    text = text.lower().translate(str.maketrans("“”„‟‘’‚‛", "\"\"\"\"''''"))
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def read_cases(path) -> list[Case]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise RagError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RagError(f"{path}: cannot read ({exc})") from exc
+    cases = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            cases.append(Case(str(row["id"]), row["question"], list(row.get("answers", [])),
+                              list(row.get("evidence", [])), bool(row.get("answerable", True))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RagError(f"{path}:{n}: not a question object ({type(exc).__name__}: {exc})") from exc
+    if not cases:
+        raise RagError(f"{path}: no questions in this file")
+    return cases
+
+
+def evaluate(cases: list[Case], index=None, *, max_chars: int = 400) -> Report:
+    opened = load_index(index)
+    ask(cases[0].question, opened)  # warm-up: model load and lazy structures
+    outcomes = []
+    for case in cases:
+        start = time.perf_counter()
+        answer = ask(case.question, opened)
+        seconds = time.perf_counter() - start
+        evidence = [normalise(e) for e in case.evidence]
+        if case.answerable:
+            text = normalise(answer.text)
+            correct = (
+                not answer.abstained
+                and any(normalise(a) in text for a in case.answers)
+                and any(e in normalise(c.text) for c in answer.citations for e in evidence)
+                and len(answer.text) <= max_chars
+            )
+            passages = retrieve(case.question, k=3, index=opened)
+            hit = next((r for r, p in enumerate(passages, 1) if any(e in normalise(p.text) for e in evidence)), None)
+        else:
+            correct, hit = answer.abstained, None
+        outcomes.append(Outcome(case.id, case.question, answer.text, answer.abstained, correct, hit, seconds))
+
+    answerable = [o for o, c in zip(outcomes, cases) if c.answerable]
+    unanswerable = [o for o, c in zip(outcomes, cases) if not c.answerable]
+    times = sorted(o.seconds * 1000 for o in outcomes)
+    return Report(
+        outcomes=outcomes,
+        accuracy=_share(o.correct for o in outcomes),
+        answerable_accuracy=_share(o.correct for o in answerable),
+        abstention_accuracy=_share(o.abstained for o in unanswerable),
+        false_abstentions=sum(o.abstained for o in answerable),
+        hit_at_1=_share(o.hit_rank == 1 for o in answerable),
+        hit_at_3=_share(o.hit_rank is not None for o in answerable),
+        max_answer_chars=max(len(o.answer) for o in outcomes),
+        latency_p50_ms=_percentile(times, 50),
+        latency_p99_ms=_percentile(times, 99),
+    )
+
+
+def _share(flags) -> float:
+    flags = list(flags)
+    return sum(flags) / len(flags) if flags else float("nan")
+
+
+def _percentile(sorted_values: list[float], pct: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    rank = (len(sorted_values) - 1) * pct / 100
+    lo = int(rank)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (rank - lo)

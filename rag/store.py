@@ -1,0 +1,340 @@
+"""Store: the index on disk, built, updated and opened.
+
+An index is a directory you can open and read:
+
+- `manifest.json`: format name and version, model name, embedding dimension,
+  chunker version, and each document's id, title, source and SHA-256;
+- `documents.jsonl`: one document a line, with its full text and the people
+  found in it (so the index can be rebuilt without the original files);
+- `passages.jsonl`: one passage a line: document id, offsets, text, speaker;
+- `vectors.faiss`: a flat inner-product FAISS index, row i for passage line i.
+
+No pickle anywhere. Writes go to a temporary sibling directory that replaces the
+old one only when complete, so a crash or a failed build leaves the previous index
+as it was. Rebuilding an index re-embeds only new or changed documents.
+
+Left out: approximate FAISS indexes (flat search is exact and fast enough for
+tens of thousands of passages), concurrent writers (last one wins).
+"""
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import config
+from .chunking import CHUNKER_VERSION, Passage, Person, chunk, index_text
+from .documents import Document, load_documents
+from .embedding import Embedder, default_embedder, default_model_name
+from .errors import DocumentError, IndexFormatError
+
+log = logging.getLogger("rag")
+
+FORMAT = "rag-index"
+FORMAT_VERSION = 1
+MANIFEST, DOCUMENTS, PASSAGES, VECTORS = "manifest.json", "documents.jsonl", "passages.jsonl", "vectors.faiss"
+
+
+@dataclass
+class Index:
+    """An opened index: documents, passages and their vectors, in memory."""
+
+    path: Path | None
+    model: str
+    dim: int
+    documents: dict[str, Document]
+    people: dict[str, list[Person]]
+    passages: list[Passage]
+    vectors: np.ndarray
+    derived: dict = field(default_factory=dict, repr=False)  # search structures built on first use
+
+    def role_of(self, passage: Passage) -> str:
+        for person in self.people.get(passage.doc_id, ()):
+            if person.name == passage.speaker:
+                return person.role
+        return ""
+
+    def faiss(self):
+        if "faiss" not in self.derived:
+            import faiss
+
+            flat = faiss.IndexFlatIP(self.dim)
+            flat.add(self.vectors)
+            self.derived["faiss"] = flat
+        return self.derived["faiss"]
+
+
+def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False) -> Index:
+    """Index `sources` (paths or `Document`s) into `index_dir` and return it.
+
+    If `index_dir` already holds an index built with the same model and chunker,
+    documents whose text is unchanged keep their vectors; documents not among
+    `sources` are dropped. The directory is replaced only once the new index is
+    completely written.
+    """
+    index_dir = Path(index_dir).expanduser()
+    docs = _collect(sources)
+    embedder = embedder or default_embedder()
+    _check_writable_target(index_dir)
+
+    reuse: dict[str, tuple[list[Passage], np.ndarray]] = {}
+    try:
+        old = open_index(index_dir, model=embedder.name)
+        for doc in docs:
+            prev = old.documents.get(doc.id)
+            if prev is not None and prev.sha256 == doc.sha256:
+                rows = [i for i, p in enumerate(old.passages) if p.doc_id == doc.id]
+                reuse[doc.id] = ([old.passages[i] for i in rows], old.vectors[rows])
+    except IndexFormatError:
+        pass  # nothing reusable; the directory is replaced below
+
+    people: dict[str, list[Person]] = {}
+    passages: list[Passage] = []
+    vector_parts: list[np.ndarray] = []
+    pending: list[tuple[int, str]] = []  # (row, text to embed)
+    for doc in docs:
+        chunked = chunk(doc.id, doc.text)
+        people[doc.id] = chunked.people
+        if doc.id in reuse:
+            kept, vecs = reuse[doc.id]
+            passages.extend(kept)
+            vector_parts.append(vecs)
+            continue
+        roles = {p.name: p.role for p in chunked.people}
+        for passage in chunked.passages:
+            pending.append((len(passages), index_text(passage, roles.get(passage.speaker or "", ""))))
+            passages.append(passage)
+        vector_parts.append(np.zeros((len(chunked.passages), embedder.dim), dtype=np.float32))
+
+    vectors = np.concatenate(vector_parts) if vector_parts else np.zeros((0, embedder.dim), np.float32)
+    if pending:
+        if progress:
+            log.info("embedding %d passages from %d documents", len(pending), len(docs) - len(reuse))
+        vectors[[row for row, _ in pending]] = embedder.encode([t for _, t in pending], progress=progress)
+    if not passages:
+        raise DocumentError("nothing to index: the documents contain no sentences")
+
+    index = Index(index_dir, embedder.name, embedder.dim, {d.id: d for d in docs}, people, passages, vectors)
+    _write(index, index_dir)
+    index.derived["embedder"] = embedder  # questions must be embedded by the same model
+    return index
+
+
+def open_index(index_dir, *, model: str | None = None) -> Index:
+    """Open an index directory, checking it is whole and built for `model`
+    (default: the configured embedding model)."""
+    index_dir = Path(index_dir).expanduser()
+    _recover_interrupted_swap(index_dir)
+    manifest = _read_manifest(index_dir)
+    model = model or default_model_name()
+    if manifest["model"] != model:
+        raise IndexFormatError(
+            f"{index_dir}: index was built with model '{manifest['model']}', but the current model is "
+            f"'{model}'; rebuild it with: rag index PATH... --index {index_dir}"
+        )
+    if manifest["chunker_version"] != CHUNKER_VERSION:
+        raise IndexFormatError(
+            f"{index_dir}: index was built by chunker version {manifest['chunker_version']} "
+            f"(this is {CHUNKER_VERSION}); rebuild it with: rag index PATH... --index {index_dir}"
+        )
+    try:
+        documents, people = {}, {}
+        for row in _read_jsonl(index_dir / DOCUMENTS):
+            documents[row["id"]] = Document(row["id"], row["text"], row["title"], row["source"])
+            people[row["id"]] = [Person(**p) for p in row["people"]]
+        passages = [
+            Passage(r["doc_id"], r["text"], r["start"], r["end"], speaker=r["speaker"],
+                    sentences=tuple((s, e) for s, e in r["sentences"]))
+            for r in _read_jsonl(index_dir / PASSAGES)
+        ]
+        vectors = _read_vectors(index_dir / VECTORS, manifest["dim"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _corrupt(index_dir, f"unexpected content ({type(exc).__name__}: {exc})") from exc
+    if set(documents) != set(manifest["documents"]):
+        raise _corrupt(index_dir, "documents.jsonl does not match the manifest")
+    if len(passages) != manifest["passages"] or len(vectors) != len(passages):
+        raise _corrupt(index_dir, f"{len(passages)} passages and {len(vectors)} vectors, manifest says {manifest['passages']}")
+    for p in passages:
+        doc = documents.get(p.doc_id)
+        if doc is None or doc.text[p.start:p.end] != p.text:
+            raise _corrupt(index_dir, f"passage offsets do not match document '{p.doc_id}'")
+    return Index(index_dir, manifest["model"], manifest["dim"], documents, people, passages, vectors)
+
+
+def default_index() -> Index:
+    """The index in the default directory, built from the bundled article when it
+    is missing or unreadable, and rebuilt when the model, the chunker or the
+    bundled article changed (with a one-line notice on stderr)."""
+    path = config.default_index_dir()
+    bundled = load_documents([config.BUNDLED_ARTICLE])
+    try:
+        index = open_index(path)
+    except IndexFormatError as exc:
+        reason = "missing" if not (path / MANIFEST).exists() else str(exc).split(": ", 1)[-1].split(";")[0]
+        docs = _stored_documents(path) or bundled
+        log.warning("rag: building the index in %s (%s); this takes a few seconds, once", path, reason)
+        return build_index(docs, path)
+    fresh = {d.id: d for d in bundled}
+    stale = [d for d in index.documents.values() if d.source == fresh.get(d.id, d).source and d.id in fresh
+             and d.sha256 != fresh[d.id].sha256]
+    if stale:
+        log.warning("rag: the bundled article changed; rebuilding the index in %s", path)
+        return build_index([fresh.get(d.id, d) for d in index.documents.values()], path)
+    return index
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def _collect(sources) -> list[Document]:
+    if isinstance(sources, (str, os.PathLike, Document)):
+        sources = [sources]
+    sources = list(sources)
+    paths = [s for s in sources if not isinstance(s, Document)]
+    docs = [s for s in sources if isinstance(s, Document)] + (load_documents(paths) if paths else [])
+    if not docs:
+        raise DocumentError("nothing to index: no documents given")
+    seen = set()
+    for doc in docs:
+        if not isinstance(doc.id, str) or not doc.id:
+            raise DocumentError("every document needs a non-empty string id")
+        if doc.id in seen:
+            raise DocumentError(f"two documents have the id '{doc.id}'")
+        if not doc.text.strip():
+            raise DocumentError(f"document '{doc.id}' has no text")
+        seen.add(doc.id)
+    return docs
+
+
+def _check_writable_target(index_dir: Path) -> None:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexFormatError(f"{index_dir}: exists and is not a directory")
+    if index_dir.is_dir() and any(index_dir.iterdir()) and not (index_dir / MANIFEST).exists():
+        raise IndexFormatError(
+            f"{index_dir}: directory is not empty and holds no rag index; choose a new or empty directory"
+        )
+
+
+def _write(index: Index, index_dir: Path) -> None:
+    import faiss
+
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir.with_name(f".{index_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        with open(tmp / DOCUMENTS, "w", encoding="utf-8") as f:
+            for doc in index.documents.values():
+                row = {"id": doc.id, "title": doc.title, "source": doc.source, "sha256": doc.sha256,
+                       "people": [asdict(p) for p in index.people.get(doc.id, [])], "text": doc.text}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with open(tmp / PASSAGES, "w", encoding="utf-8") as f:
+            for p in index.passages:
+                row = {"doc_id": p.doc_id, "start": p.start, "end": p.end, "speaker": p.speaker,
+                       "sentences": [list(s) for s in p.sentences], "text": p.text}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        flat = faiss.IndexFlatIP(index.dim)
+        flat.add(index.vectors)
+        faiss.write_index(flat, str(tmp / VECTORS))
+        manifest = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model, "dim": index.dim,
+            "chunker_version": CHUNKER_VERSION, "passages": len(index.passages),
+            "documents": {d.id: {"title": d.title, "source": d.source, "sha256": d.sha256}
+                          for d in index.documents.values()},
+        }
+        # The manifest is written last: a directory without one is never taken for an index.
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        for name in (DOCUMENTS, PASSAGES, VECTORS, MANIFEST):
+            with open(tmp / name, "rb") as f:
+                os.fsync(f.fileno())
+        _swap(tmp, index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    index.derived["faiss"] = flat
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    os.rename(target, old)
+    os.rename(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_interrupted_swap(index_dir: Path) -> None:
+    """A crash between the two renames of `_swap` leaves only the old copy."""
+    if index_dir.exists() or not index_dir.parent.is_dir():
+        return
+    olds = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and (olds[-1] / MANIFEST).exists():
+        os.rename(olds[-1], index_dir)
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def _corrupt(index_dir: Path, why: str) -> IndexFormatError:
+    return IndexFormatError(f"{index_dir}: index is corrupt ({why}); rebuild it with: rag index PATH... --index {index_dir}")
+
+
+def _read_manifest(index_dir: Path) -> dict:
+    if not index_dir.is_dir():
+        raise IndexFormatError(f"{index_dir}: no index here (build one with: rag index PATH... --index {index_dir})")
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexFormatError(f"{index_dir}: not an index (no {MANIFEST}); build one with: rag index PATH... --index {index_dir}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _corrupt(index_dir, f"{MANIFEST} is not valid JSON") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _corrupt(index_dir, f"{MANIFEST} is not a rag index manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{index_dir}: index format version {manifest.get('format_version')} is not supported "
+            f"(this version reads {FORMAT_VERSION}); rebuild it with: rag index PATH... --index {index_dir}"
+        )
+    for key, kind in (("model", str), ("dim", int), ("chunker_version", str), ("passages", int), ("documents", dict)):
+        if not isinstance(manifest.get(key), kind):
+            raise _corrupt(index_dir, f"{MANIFEST} lacks a valid '{key}'")
+    return manifest
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        raise _corrupt(path.parent, f"{path.name} is missing") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _corrupt(path.parent, f"{path.name} is not valid JSON lines") from exc
+
+
+def _read_vectors(path: Path, dim: int) -> np.ndarray:
+    import faiss
+
+    if not path.is_file():
+        raise _corrupt(path.parent, f"{path.name} is missing")
+    try:
+        flat = faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise _corrupt(path.parent, f"{path.name} cannot be read") from exc
+    if flat.d != dim:
+        raise _corrupt(path.parent, f"{path.name} has dimension {flat.d}, manifest says {dim}")
+    vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, dim), np.float32)
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _stored_documents(index_dir: Path) -> list[Document]:
+    """Documents kept in an index that can no longer be used as is (say, built
+    with another model), so it can be rebuilt without the original files."""
+    try:
+        return [Document(r["id"], r["text"], r["title"], r["source"]) for r in _read_jsonl(index_dir / DOCUMENTS)]
+    except (IndexFormatError, KeyError, TypeError):
+        return []

@@ -1,0 +1,120 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+
+from .conftest import BUNDLED_ARTICLE
+
+RAG = Path(sys.executable).with_name("rag")
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_prints_answer_and_citation(capsys, article_index):
+    code, out, err = run(capsys, "ask", "What did Pistorius say about international law?", "--index", article_index.path)
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].startswith("German defence minister Boris Pistorius said “we are checking")
+    assert "[1] article.txt, characters 749–914 · Boris Pistorius" in out
+
+
+def test_ask_json(capsys, article_index):
+    code, out, _ = run(capsys, "ask", "Who is the UK Defence Secretary?", "--index", article_index.path, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["abstained"] is False
+    assert data["citations"][0]["speaker"] == "John Healey"
+    assert set(data["citations"][0]) == {"doc_id", "text", "start", "end", "score", "speaker"}
+
+
+def test_retrieve_json_k(capsys, article_index):
+    code, out, _ = run(capsys, "retrieve", "Indo-Pacific", "-k", 2, "--index", article_index.path, "--json")
+    passages = json.loads(out)
+    assert code == 0 and len(passages) == 2
+    assert passages[0]["text"] == "“There is an indivisible link with security concerns in the Indo-Pacific as well.”"
+
+
+def test_eval_json(capsys, article_index):
+    data_file = Path(__file__).parent / "data" / "article_dev.jsonl"
+    code, out, _ = run(capsys, "eval", data_file, "--index", article_index.path, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["accuracy"] == 1.0 and len(report["outcomes"]) == 16
+
+
+def test_index_then_ask_own_files(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("The budget for the new school is 4 million euros.", encoding="utf-8")
+    code, out, _ = run(capsys, "index", tmp_path / "notes.txt", "--index", tmp_path / "ix")
+    assert code == 0 and out == f"indexed 1 document(s), 1 passages into {tmp_path / 'ix'}\n"
+    code, out, _ = run(capsys, "ask", "How much is the school budget?", "--index", tmp_path / "ix")
+    assert out.startswith("The budget for the new school is 4 million euros. [1]")
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    (None, ["index", "{tmp}/missing.txt", "--index", "{tmp}/ix"], "missing.txt: no such file or directory"),
+    ("empty.txt", ["index", "{tmp}/empty.txt", "--index", "{tmp}/ix"], "empty.txt: file has no text"),
+    ("blob.txt", ["index", "{tmp}/blob.txt", "--index", "{tmp}/ix"], "blob.txt: looks like a binary file"),
+    ("x.docx", ["index", "{tmp}/x.docx", "--index", "{tmp}/ix"], "unsupported file type '.docx'"),
+    (None, ["ask", "", "--index", "{article}"], "the question is empty"),
+    (None, ["ask", "q" * 100_000, "--index", "{article}"], "the question is too long"),
+    (None, ["ask", "Who?", "--index", "{tmp}/nowhere"], "no index here"),
+    (None, ["eval", "{tmp}/nope.jsonl", "--index", "{article}"], "nope.jsonl: no such file"),
+])
+def test_bad_input_gives_one_line_and_exit_1(capsys, tmp_path, article_index, setup, args, message):
+    contents = {"empty.txt": b"", "blob.txt": b"\x00\x01\x02binary", "x.docx": b"PK\x03\x04"}
+    if setup:
+        (tmp_path / setup).write_bytes(contents[setup])
+    args = [a.format(tmp=tmp_path, article=article_index.path) for a in args]
+    code, out, err = run(capsys, *args)
+    assert code == 1 and out == ""
+    assert err.startswith("rag: error: ") and message in err and err.count("\n") == 1
+
+
+def test_failed_index_run_keeps_the_good_index(capsys, tmp_path):
+    (tmp_path / "good.txt").write_text("The bridge opened in 1932.", encoding="utf-8")
+    assert run(capsys, "index", tmp_path / "good.txt", "--index", tmp_path / "ix")[0] == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()}
+    (tmp_path / "bad.txt").write_bytes(b"\x00\xff")
+    code, _, err = run(capsys, "index", tmp_path / "good.txt", tmp_path / "bad.txt", "--index", tmp_path / "ix")
+    assert code == 1 and "looks like a binary file" in err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()} == before
+
+
+def test_real_process_corrupt_index_and_other_model(tmp_path, article_index):
+    """The installed `rag` command, as a user runs it: one line, no traceback."""
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(article_index.path, broken)
+    (broken / "manifest.json").write_text("{ truncated")
+    other = tmp_path / "other"
+    shutil.copytree(article_index.path, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    (other / "manifest.json").write_text(json.dumps({**manifest, "model": "intfloat/e5-small"}))
+    for index, message in ((broken, "manifest.json is not valid JSON"), (other, "built with model 'intfloat/e5-small'")):
+        proc = subprocess.run([RAG, "ask", "Who is Healey?", "--index", index], capture_output=True, text=True)
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert message in proc.stderr and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_real_process_answers(tmp_path, article_index):
+    proc = subprocess.run([RAG, "ask", "What did Chapman tell peers?", "--index", article_index.path],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("She told peers: “This is further evidence of Russia’s hypocrisy")
+    assert proc.stderr == ""
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["retrieve"])
+    assert info.value.code == 2
+
+
+def test_bundled_article_is_package_data():
+    assert BUNDLED_ARTICLE.read_text(encoding="utf-8").startswith("North Korean troops in Russia")

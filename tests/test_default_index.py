@@ -1,0 +1,56 @@
+"""The default index: built from the bundled article on first use, rebuilt when stale."""
+
+import json
+import logging
+
+import pytest
+
+import rag
+from rag import config
+from rag.store import MANIFEST, PASSAGES
+
+
+@pytest.fixture
+def default_dir(tmp_path, monkeypatch, embedder):
+    path = tmp_path / "default-index"
+    monkeypatch.setenv("RAG_INDEX_DIR", str(path))
+    assert config.default_index_dir() == path
+    return path
+
+
+def test_first_use_builds_it_with_a_notice(default_dir, caplog):
+    with caplog.at_level(logging.WARNING, logger="rag"):
+        answer = rag.ask("What did Pistorius say about international law?")
+    assert "international law" in answer.text
+    assert [r.getMessage() for r in caplog.records] == [
+        f"rag: building the index in {default_dir} (missing); this takes a few seconds, once"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="rag"):
+        rag.retrieve("Lord Stirrup")
+    assert caplog.records == []
+    manifest = json.loads((default_dir / MANIFEST).read_text())
+    assert list(manifest["documents"]) == ["article.txt"]
+
+
+def test_index_of_another_model_is_rebuilt_from_its_own_documents(default_dir, tmp_path, caplog):
+    own = tmp_path / "own.txt"
+    own.write_text("The lighthouse keeper, Ola Dahl, said the lamp was lit in 1854.", encoding="utf-8")
+    rag.build_index([own], default_dir)
+    manifest = json.loads((default_dir / MANIFEST).read_text())
+    manifest["model"] = "some-other-model"
+    (default_dir / MANIFEST).write_text(json.dumps(manifest))
+    own.unlink()  # the stored text is enough to rebuild
+    with caplog.at_level(logging.WARNING, logger="rag"):
+        answer = rag.ask("When was the lamp lit?")
+    assert "building the index" in caplog.text and "some-other-model" in caplog.text
+    assert answer.text == "The lighthouse keeper, Ola Dahl, said the lamp was lit in 1854. [1]"
+
+
+def test_corrupt_default_index_is_rebuilt(default_dir):
+    rag.retrieve("Healey")
+    (default_dir / MANIFEST).write_text("garbage")
+    (default_dir / PASSAGES).write_text("garbage\n")
+    assert rag.ask("Who is Boris Pistorius?").citations[0].speaker == "Boris Pistorius"
+    assert (default_dir / PASSAGES).read_text().startswith('{"doc_id": "article.txt"')
+    assert json.loads((default_dir / MANIFEST).read_text())["passages"] == 24

@@ -1,0 +1,95 @@
+import pytest
+
+from rag import Document, DocumentError, load_documents
+from rag.documents import load_file
+
+from .pdf import write_pdf
+
+
+def test_text_file_keeps_text_and_takes_first_line_as_title(tmp_path):
+    path = tmp_path / "note.txt"
+    path.write_text("Überschrift: Café\nZweite Zeile mit 1,500 Soldaten.\n", encoding="utf-8")
+    doc = load_file(path)
+    assert doc == Document(id="note.txt", text="Überschrift: Café\nZweite Zeile mit 1,500 Soldaten.\n",
+                           title="Überschrift: Café", source=str(path))
+
+
+def test_markdown_title_drops_heading_marks(tmp_path):
+    path = tmp_path / "readme.md"
+    path.write_text("# Release notes\n\nThe tool now reads PDF files.\n", encoding="utf-8")
+    assert load_file(path).title == "Release notes"
+
+
+def test_html_keeps_visible_text_only(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>Budget news</title><style>p{color:red}</style></head>"
+        "<body><script>var secret = 1;</script><h1>Budget</h1>"
+        "<p>The minister <b>said</b> the budget is balanced.</p><p>Second&nbsp;paragraph.</p></body></html>",
+        encoding="utf-8",
+    )
+    doc = load_file(path)
+    assert doc.title == "Budget news"
+    assert doc.text == "Budget\nThe minister said the budget is balanced.\nSecond paragraph."
+
+
+def test_pdf_text_layer_is_read(tmp_path):
+    path = tmp_path / "report.pdf"
+    write_pdf(path, ["The committee met in Oslo in 2021.", "It approved the plan."])
+    doc = load_file(path)
+    assert "The committee met in Oslo in 2021." in doc.text
+    assert "It approved the plan." in doc.text
+
+
+def test_directory_is_searched_recursively_with_relative_ids(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.txt").write_text("First document.", encoding="utf-8")
+    (tmp_path / "two.md").write_text("Second document.", encoding="utf-8")
+    (tmp_path / "skip.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / ".hidden.txt").write_text("Hidden.", encoding="utf-8")
+    docs = load_documents([tmp_path])
+    assert [d.id for d in docs] == ["a/one.txt", "two.md"]
+
+
+def test_same_file_name_twice_gets_unique_ids(tmp_path):
+    for sub in ("x", "y"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "news.txt").write_text(f"Text {sub}.", encoding="utf-8")
+    docs = load_documents([tmp_path / "x" / "news.txt", tmp_path / "y" / "news.txt"])
+    assert [d.id for d in docs] == ["news.txt", "news.txt~2"]
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("empty.txt", b"", "file has no text"),
+        ("blank.txt", b"  \n\n \t", "file has no text"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "looks like a binary file"),
+        ("sheet.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
+        ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "not a readable PDF"),
+    ],
+)
+def test_bad_files_raise_one_line_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DocumentError, match=message) as info:
+        load_documents([path])
+    assert "\n" not in str(info.value)
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(DocumentError, match="no such file or directory"):
+        load_documents([tmp_path / "nope.txt"])
+
+
+def test_huge_file_is_refused_before_reading(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 1000, encoding="utf-8")
+    with pytest.raises(DocumentError, match=r"file is too large \(0.0 MB; the limit is 0 MB\)"):
+        load_documents([path], max_bytes=1000)
+
+
+def test_directory_without_supported_files(tmp_path):
+    (tmp_path / "x.docx").write_bytes(b"PK")
+    with pytest.raises(DocumentError, match="no supported files"):
+        load_documents([tmp_path])

@@ -1,0 +1,133 @@
+import json
+
+import numpy as np
+import pytest
+
+from rag import Document, IndexFormatError, build_index, open_index
+from rag.embedding import HashingEmbedder
+from rag.store import MANIFEST, PASSAGES, VECTORS
+
+DOCS = [
+    Document(id="a", text="The river flooded the town. Mr Ross said the dam held.", title="Flood"),
+    Document(id="b", text="Grain prices rose in March. Traders blamed the drought."),
+]
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self):
+        super().__init__(dim=32)
+        self.encoded: list[str] = []
+
+    def encode(self, texts, *, progress=False):
+        self.encoded.extend(texts)
+        return super().encode(texts)
+
+
+class FailingEmbedder(HashingEmbedder):
+    def encode(self, texts, *, progress=False):
+        raise RuntimeError("power cut")
+
+
+def open_with(path, embedder):
+    return open_index(path, model=embedder.name)
+
+
+def test_round_trip_keeps_documents_passages_and_vectors(tmp_path, hashing):
+    built = build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    opened = open_with(tmp_path / "ix", hashing)
+    assert opened.documents == built.documents
+    assert opened.passages == built.passages
+    np.testing.assert_array_equal(opened.vectors, built.vectors)
+    assert [(p.doc_id, p.start, p.end, p.speaker) for p in opened.passages] == [
+        ("a", 0, 27, None), ("a", 28, 54, "Ross"), ("b", 0, 55, None),  # short sentences of b join up
+    ]
+    assert opened.documents["b"].title == "" and opened.documents["a"].title == "Flood"
+
+
+def test_files_are_readable_without_the_library(tmp_path, hashing):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    manifest = json.loads((tmp_path / "ix" / MANIFEST).read_text())
+    assert manifest["format"] == "rag-index" and manifest["format_version"] == 1
+    assert manifest["model"] == "hashing-32" and manifest["dim"] == 32 and manifest["passages"] == 3
+    assert set(manifest["documents"]) == {"a", "b"}
+    first = json.loads((tmp_path / "ix" / PASSAGES).read_text().splitlines()[1])
+    assert first["text"] == "Mr Ross said the dam held." and first["speaker"] == "Ross"
+    assert not list(tmp_path.glob(".ix.*")), "no temporary directories left behind"
+
+
+def test_rebuild_embeds_only_new_or_changed_documents_and_drops_removed(tmp_path):
+    embedder = CountingEmbedder()
+    build_index(DOCS, tmp_path / "ix", embedder=embedder)
+    assert len(embedder.encoded) == 3
+    embedder.encoded.clear()
+    changed = Document(id="b", text="Grain prices fell in May.")
+    new = Document(id="c", text="Ünïcödé text about the café.")
+    index = build_index([DOCS[0], changed, new], tmp_path / "ix", embedder=embedder)
+    assert embedder.encoded == ["Grain prices fell in May.", "Ünïcödé text about the café."]
+    embedder.encoded.clear()
+    index = build_index([changed], tmp_path / "ix", embedder=embedder)
+    assert embedder.encoded == []
+    assert list(open_with(tmp_path / "ix", embedder).documents) == ["b"] == list(index.documents)
+
+
+def test_failed_build_leaves_previous_index_intact(tmp_path, hashing):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()}
+    failing = FailingEmbedder(dim=32)
+    with pytest.raises(RuntimeError, match="power cut"):
+        build_index([Document(id="z", text="New text.")], tmp_path / "ix", embedder=failing)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
+
+
+def test_interrupted_swap_is_recovered_on_open(tmp_path, hashing):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    (tmp_path / "ix").rename(tmp_path / ".ix.old-12345678")  # as if killed between the two renames
+    assert len(open_with(tmp_path / "ix", hashing).passages) == 3
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / MANIFEST).write_text("{not json"), "manifest.json is not valid JSON"),
+        (lambda d: (d / MANIFEST).write_text('{"format": "other"}'), "not a rag index manifest"),
+        (lambda d: (d / PASSAGES).write_text((d / PASSAGES).read_text()[:-40]), "not valid JSON lines"),
+        (lambda d: (d / PASSAGES).write_text("\n".join((d / PASSAGES).read_text().splitlines()[:2])), "2 passages and 3 vectors"),
+        (lambda d: (d / VECTORS).write_bytes((d / VECTORS).read_bytes()[:100]), "vectors.faiss cannot be read"),
+        (lambda d: (d / VECTORS).unlink(), "vectors.faiss is missing"),
+    ],
+)
+def test_corrupt_index_is_reported_in_one_line(tmp_path, hashing, damage, message):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    damage(tmp_path / "ix")
+    with pytest.raises(IndexFormatError, match=message) as info:
+        open_with(tmp_path / "ix", hashing)
+    assert "\n" not in str(info.value) and "rag index" in str(info.value)
+
+
+def test_index_from_another_model_is_refused(tmp_path, hashing):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    with pytest.raises(IndexFormatError, match="built with model 'hashing-32', but the current model is 'other'"):
+        open_index(tmp_path / "ix", model="other")
+
+
+def test_missing_index_and_foreign_directory(tmp_path, hashing):
+    with pytest.raises(IndexFormatError, match="no index here"):
+        open_with(tmp_path / "nothing", hashing)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(IndexFormatError, match="holds no rag index"):
+        build_index(DOCS, tmp_path / "photos", embedder=hashing)
+    assert (tmp_path / "photos" / "cat.jpg").read_bytes() == b"\xff\xd8"
+
+
+def test_build_rejects_bad_document_sets(tmp_path, hashing):
+    from rag import DocumentError
+
+    with pytest.raises(DocumentError, match="no documents given"):
+        build_index([], tmp_path / "ix", embedder=hashing)
+    with pytest.raises(DocumentError, match="two documents have the id 'a'"):
+        build_index([DOCS[0], DOCS[0]], tmp_path / "ix", embedder=hashing)
+    with pytest.raises(DocumentError, match="document 'e' has no text"):
+        build_index([Document(id="e", text="")], tmp_path / "ix", embedder=hashing)
+    assert not (tmp_path / "ix").exists()
