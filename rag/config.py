@@ -6,6 +6,8 @@ The library reads these variables and nothing else:
   checkout, else `~/.cache/rag/index`).
 - `RAG_MODEL_DIR`: a local sentence-transformers model directory to use instead of
   the bundled all-MiniLM-L6-v2 weights.
+- `RAG_CACHE_DIR`: where the model's one-time ONNX export is kept (default:
+  `$XDG_CACHE_HOME/rag` or `~/.cache/rag`).
 
 It also forces the Hugging Face libraries offline: a hub download is never what a
 user of this tool wants, and on a machine without network it would hang or fail.
@@ -33,8 +35,13 @@ def default_index_dir() -> Path:
     checkout = PACKAGE_DIR.parent
     if (checkout / "pyproject.toml").is_file():
         return checkout / "index"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "rag" / "index"
+    return cache_dir() / "index"
+
+
+def cache_dir() -> Path:
+    if env := os.environ.get("RAG_CACHE_DIR"):
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag"
 
 
 def model_dir_override() -> Path | None:

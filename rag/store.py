@@ -97,7 +97,12 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     passages: list[Passage] = []
     vector_parts: list[np.ndarray] = []
     pending: list[tuple[int, str]] = []  # (row, text to embed)
-    for doc in docs:
+    todo = docs
+    if progress and len(docs) > 1:
+        from tqdm import tqdm
+
+        todo = tqdm(docs, desc="reading", unit="doc")
+    for doc in todo:
         chunked = chunk(doc.id, doc.text)
         people[doc.id] = chunked.people
         if doc.id in reuse:

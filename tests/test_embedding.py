@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from rag import ModelError
+from rag.embedding import OnnxEmbedder, SentenceTransformerEmbedder, bundled_model_dir, mean_pooled
+
+TEXTS = [
+    "What did Pistorius say about international law?",
+    "",
+    "Der Verteidigungsminister prüft die völkerrechtlichen Folgen – 1,500 bis 12,000 Soldaten.",
+    "word " * 600,  # past the model's 256-token limit: truncated the same way
+]
+
+
+def test_onnx_runtime_gives_the_sentence_transformers_vectors(embedder):
+    assert isinstance(embedder, OnnxEmbedder)
+    reference = SentenceTransformerEmbedder(bundled_model_dir())
+    ours, theirs = embedder.encode(TEXTS), reference.encode(TEXTS)
+    assert ours.shape == theirs.shape == (4, 384) and ours.dtype == np.float32
+    np.testing.assert_allclose((ours * theirs).sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_batches_do_not_change_vectors(embedder):
+    alone = np.stack([embedder.encode([t])[0] for t in TEXTS])
+    np.testing.assert_allclose(embedder.encode(TEXTS), alone, atol=1e-5)
+    assert embedder.encode([]).shape == (0, 384)
+
+
+def test_export_is_cached_and_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    first = OnnxEmbedder(bundled_model_dir())
+    [exported] = list(tmp_path.glob("onnx/*/model.onnx"))
+    stamp = exported.stat().st_mtime_ns
+    second = OnnxEmbedder(bundled_model_dir())
+    assert exported.stat().st_mtime_ns == stamp
+    np.testing.assert_array_equal(first.encode(TEXTS[:1]), second.encode(TEXTS[:1]))
+
+
+def test_bad_model_directory(tmp_path):
+    assert mean_pooled(bundled_model_dir()) and not mean_pooled(tmp_path)
+    with pytest.raises(ModelError, match="not a sentence-transformers model directory"):
+        SentenceTransformerEmbedder(tmp_path)
+    with pytest.raises(ModelError, match="no tokenizer.json"):
+        OnnxEmbedder(tmp_path)
