@@ -120,21 +120,27 @@ def _meta_terms() -> frozenset[str]:
     ))
 
 
-def read_question(question: str, index: Index) -> Question:
+def named_people(question: str, index: Index) -> list[tuple[Person, tuple[int, int]]]:
+    """The people a question names (by name, surname or role), with where it names them."""
     lowered = question.lower()
-    people: list[Person] = []
-    named_spans: list[tuple[int, int]] = []
+    found: list[tuple[Person, tuple[int, int]]] = []
     for doc_people in index.people.values():
         for person in doc_people:
             for alias in person.aliases():
                 m = re.search(rf"(?<!\w){re.escape(alias.lower())}(?!\w)", lowered)
                 if m:
-                    if person not in people:
-                        people.append(person)
-                    named_spans.append(m.span())
+                    if all(p.name != person.name for p, _ in found):
+                        found.append((person, m.span()))
                     break
+    return found
+
+
+def read_question(question: str, index: Index) -> Question:
+    lowered = question.lower()
+    named = named_people(question, index)
+    people = [person for person, _ in named]
     name_terms = set()
-    for s, e in named_spans:
+    for _, (s, e) in named:
         name_terms.update(terms(question[s:e]))
 
     kind = _answer_kind(lowered)

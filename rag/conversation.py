@@ -1,0 +1,87 @@
+"""Conversation: understand a follow-up question from the turns before it.
+
+People ask "And what did he say about South Korea?" after a question about
+Pistorius, or just "What about India?". `understand` rewrites such a question
+into one that stands alone, so the rest of the pipeline needs no memory:
+
+- a leading "and", "so", "also" or "but" is dropped;
+- when the question names nobody, "he/him/his" or "she/her" become the person
+  the last turn was about (the person it named, else the speaker it quoted),
+  if that person's gender, when known, fits the pronoun;
+- "What about X?" takes the last question and puts X where its topic was
+  ("… say about international law?" -> "… say about X?").
+
+A question that already names someone, or has no earlier turn, is left as is.
+
+Left out: more than one turn of look-back, plural pronouns, ellipsis other than
+"what about".
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .answer import Answer, named_people
+from .chunking import Person
+from .store import Index
+
+_PRONOUNS = {"he": "m", "him": "m", "his": "m", "she": "f", "her": "f"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str  # as understood, standing alone
+    answer: Answer
+
+
+def understand(question: str, previous: Sequence[Turn], index: Index) -> str:
+    """`question` rewritten to stand alone, given the turns before it."""
+    question = question.strip()
+    bare = re.sub(r"^(and|so|also|but)\b[\s,]*", "", question, flags=re.IGNORECASE)
+    bare = bare[:1].upper() + bare[1:] if bare else question
+    if not previous or named_people(bare, index):
+        return bare
+    last = previous[-1]
+    subject = _subject(last, index)
+
+    about = re.fullmatch(r"(?:what|how) about (.+?)\??", bare, flags=re.IGNORECASE)
+    if about:
+        topic = about.group(1)
+        earlier = re.match(r"(.* about )(.+?)(\?)?$", last.question)
+        if earlier:
+            return f"{earlier.group(1)}{topic}?"
+        if subject:
+            return f"What did {subject.name} say about {topic}?"
+        return bare
+
+    if subject is None:
+        return bare
+
+    def replace(m: re.Match) -> str:
+        word = m.group(0)
+        if subject.gender and subject.gender != _PRONOUNS[word.lower()]:
+            return word
+        possessive = word.lower() == "his" or (word.lower() == "her" and _followed_by_noun(bare, m.end()))
+        return f"{subject.name}’s" if possessive else subject.name
+
+    return re.sub(r"\b(he|him|his|she|her)\b", replace, bare, count=1, flags=re.IGNORECASE)
+
+
+def _subject(turn: Turn, index: Index) -> Person | None:
+    named = named_people(turn.question, index)
+    if named:
+        return named[0][0]
+    if turn.answer.abstained or not turn.answer.citations:
+        return None
+    speaker = turn.answer.citations[0].speaker
+    for people in index.people.values():
+        for person in people:
+            if person.name == speaker:
+                return person
+    return None
+
+
+def _followed_by_noun(text: str, at: int) -> bool:
+    """"her view" (possessive) rather than "told her" or "her say"."""
+    nxt = re.match(r"\s+([a-z]+)", text[at:])
+    return bool(nxt) and nxt.group(1) not in {"say", "said", "to", "about", "that", "and", "in", "on", "at", "as"}
