@@ -23,7 +23,10 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/scifact.py
+	$(BIN)/python bench/squad.py
 
 # Rebuild the bundled article's index (normally done on first use).
 index: install

@@ -16,7 +16,6 @@ Usage: .venv/bin/python bench/latency.py [--repeat N] [--processes N]
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -29,16 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402
+from bench.common import machine, percentile, write_result  # noqa: E402
 from rag.config import BUNDLED_ARTICLE  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir, default_embedder  # noqa: E402
-
-
-def percentile(values, pct):
-    values = sorted(values)
-    rank = (len(values) - 1) * pct / 100
-    lo = int(rank)
-    hi = min(lo + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (rank - lo)
 
 
 def timed(fn, items, repeat):
@@ -90,8 +82,7 @@ def main() -> None:
         peak_process_mb = int(report.stderr.strip().splitlines()[-1]) / 1024
 
     result = {
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": machine(),
         "passages": len(index.passages),
         "ask_ms": {"p50": percentile(ask_ms, 50), "p99": percentile(ask_ms, 99), "n": len(ask_ms)},
         "retrieve_ms": {"p50": percentile(retrieve_ms, 50), "p99": percentile(retrieve_ms, 99), "n": len(retrieve_ms)},
@@ -111,10 +102,7 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     for name, a, b in rows:
         print(f"{name:<{width}}  {a:<22} {b}")
-    out = ROOT / "bench" / "results" / "latency.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {out.relative_to(ROOT)}")
+    print(f"\nwrote {write_result('latency', result)}")
 
 
 if __name__ == "__main__":

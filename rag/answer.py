@@ -216,8 +216,8 @@ class ExtractiveAnswerer:
     def _candidates(self, q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[_Candidate]:
         dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]}
         if q.people:
-            names = {p.name for p in q.people}
-            extra = [r for r, p in enumerate(index.passages) if p.speaker in names and r not in dense]
+            by_speaker = index.rows_by_speaker()
+            extra = [r for p in q.people for r in by_speaker.get(p.name, ()) if r not in dense]
             if extra:
                 dense.update(zip(extra, (index.vectors[extra] @ query_vector).tolist()))
         weights = {t: idf(index, t) for t in q.topic}

@@ -41,13 +41,16 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     return store.build_index(sources, index_dir, embedder=embedder, progress=progress)
 
 
-def retrieve(question: str, k: int = 5, index=None) -> list[Passage]:
-    """The `k` passages that best match `question`, best first."""
+def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> list[Passage]:
+    """The `k` passages that best match `question`, best first. `mode` is
+    "hybrid" (dense and BM25 fused), or "dense" or "lexical" alone."""
     question = check_question(question)
     if not isinstance(k, int) or k < 1:
         raise QuestionError(f"k must be a whole number of at least 1, not {k!r}")
     opened = load_index(index)
-    hits = search(opened, question, n=max(k, 50), embedder=_embedder_for(opened))[:k]
+    # Fuse over a deeper pool than k: a passage ranked 8th by both lists beats
+    # one ranked 1st by one list only.
+    hits = search(opened, question, n=max(k, 50), embedder=_embedder_for(opened), mode=mode)[:k]
     return [with_score(opened.passages[h.row], h.score) for h in hits]
 
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .chunking import Passage, index_text, with_score
+from .chunking import index_text
 from .embedding import Embedder, default_embedder
 from .store import Index
 
@@ -103,25 +103,35 @@ def in_vocabulary(index: Index, term: str) -> bool:
     return term in index.derived["df"]
 
 
+MODES = ("hybrid", "dense", "lexical")
+
+
 def search(index: Index, question: str, *, n: int = 50, embedder: Embedder | None = None,
-           query_vector: np.ndarray | None = None) -> list[Hit]:
-    """Fused ranking of up to `n` passages for `question`, best first."""
+           query_vector: np.ndarray | None = None, mode: str = "hybrid") -> list[Hit]:
+    """Fused ranking of up to `n` passages for `question`, best first.
+
+    `mode` "dense" or "lexical" ranks by one signal alone (for comparison)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     total = len(index.passages)
     n = min(n, total)
     if n == 0:
         return []
     if query_vector is None:
         query_vector = (embedder or default_embedder()).encode([question])[0]
-    dense_scores, dense_rows = index.faiss().search(query_vector[None, :], n)
-    dense = {int(r): float(s) for r, s in zip(dense_rows[0], dense_scores[0]) if r >= 0}
+    dense: dict[int, float] = {}
+    if mode != "lexical":
+        dense_scores, dense_rows = index.faiss().search(query_vector[None, :], n)
+        dense = {int(r): float(s) for r, s in zip(dense_rows[0], dense_scores[0]) if r >= 0}
 
-    bm25 = lexical_index(index)
-    query_terms = [t for t in terms(question) if t in bm25.vocab_dict]
     lexical: dict[int, float] = {}
-    if query_terms:
-        scores = bm25.get_scores(query_terms)
-        top = np.argpartition(-scores, n - 1)[:n] if n < total else np.arange(total)
-        lexical = {int(r): float(scores[r]) for r in top if scores[r] > 0}
+    if mode != "dense":
+        bm25 = lexical_index(index)
+        query_terms = [t for t in terms(question) if t in bm25.vocab_dict]
+        if query_terms:
+            scores = bm25.get_scores(query_terms)
+            top = np.argpartition(-scores, n - 1)[:n] if n < total else np.arange(total)
+            lexical = {int(r): float(scores[r]) for r in top if scores[r] > 0}
 
     fused: dict[int, float] = {}
     for ranking in (dense, lexical):
@@ -133,11 +143,3 @@ def search(index: Index, question: str, *, n: int = 50, embedder: Embedder | Non
         sims = index.vectors[missing] @ query_vector
         dense.update({r: float(s) for r, s in zip(missing, sims)})
     return [Hit(r, fused[r], dense[r], lexical.get(r, 0.0)) for r in rows]
-
-
-def retrieve(index: Index, question: str, *, k: int = 5, embedder: Embedder | None = None) -> list[Passage]:
-    """The `k` best passages for `question`, with their fused scores."""
-    # Fuse over a deeper pool than k: a passage ranked 8th by both lists beats
-    # one ranked 1st by one list only.
-    hits = search(index, question, n=max(k, 50), embedder=embedder)[:k]
-    return [with_score(index.passages[h.row], h.score) for h in hits]

@@ -59,6 +59,15 @@ class Index:
                 return person.role
         return ""
 
+    def rows_by_speaker(self) -> dict[str, list[int]]:
+        if "speakers" not in self.derived:
+            rows: dict[str, list[int]] = {}
+            for row, passage in enumerate(self.passages):
+                if passage.speaker:
+                    rows.setdefault(passage.speaker, []).append(row)
+            self.derived["speakers"] = rows
+        return self.derived["speakers"]
+
     def faiss(self):
         if "faiss" not in self.derived:
             import faiss
@@ -82,14 +91,17 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     embedder = embedder or default_embedder()
     _check_writable_target(index_dir)
 
-    reuse: dict[str, tuple[list[Passage], np.ndarray]] = {}
+    reuse: dict[str, tuple[list[Passage], np.ndarray, list[Person]]] = {}
     try:
         old = open_index(index_dir, model=embedder.name)
+        rows_of: dict[str, list[int]] = {}
+        for row, passage in enumerate(old.passages):
+            rows_of.setdefault(passage.doc_id, []).append(row)
         for doc in docs:
             prev = old.documents.get(doc.id)
             if prev is not None and prev.sha256 == doc.sha256:
-                rows = [i for i, p in enumerate(old.passages) if p.doc_id == doc.id]
-                reuse[doc.id] = ([old.passages[i] for i in rows], old.vectors[rows])
+                rows = rows_of.get(doc.id, [])
+                reuse[doc.id] = ([old.passages[i] for i in rows], old.vectors[rows], old.people.get(doc.id, []))
     except IndexFormatError:
         pass  # nothing reusable; the directory is replaced below
 
@@ -103,13 +115,13 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
 
         todo = tqdm(docs, desc="reading", unit="doc")
     for doc in todo:
-        chunked = chunk(doc.id, doc.text)
-        people[doc.id] = chunked.people
         if doc.id in reuse:
-            kept, vecs = reuse[doc.id]
+            kept, vecs, people[doc.id] = reuse[doc.id]
             passages.extend(kept)
             vector_parts.append(vecs)
             continue
+        chunked = chunk(doc.id, doc.text)
+        people[doc.id] = chunked.people
         roles = {p.name: p.role for p in chunked.people}
         for passage in chunked.passages:
             pending.append((len(passages), index_text(passage, roles.get(passage.speaker or "", ""))))

@@ -127,3 +127,14 @@ def test_bad_questions(article_index, question, message):
         rag.ask(question, article_index)
     with pytest.raises(QuestionError, match=message):
         rag.retrieve(question, index=article_index)
+
+
+def test_retrieve_modes_rank_by_one_signal_or_both(article_index):
+    question = "Indo-Pacific security link"
+    for mode in ("dense", "lexical", "hybrid"):
+        top = rag.retrieve(question, k=2, index=article_index, mode=mode)
+        assert top[0].text == "“There is an indivisible link with security concerns in the Indo-Pacific as well.”"
+    lexical = rag.retrieve("zzzz", k=3, index=article_index, mode="lexical")
+    assert lexical == []  # no word matches, and BM25 alone has nothing else to go on
+    with pytest.raises(ValueError, match="mode must be one of"):
+        rag.retrieve(question, index=article_index, mode="magic")
