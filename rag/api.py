@@ -15,7 +15,7 @@ from .answer import Answer, Answerer, ExtractiveAnswerer
 from .chunking import Passage, with_score
 from .errors import QuestionError
 from .retrieval import search
-from .embedding import Embedder, default_embedder
+from .embedding import Embedder, embedder_for
 
 _lock = threading.Lock()
 _opened: dict[Path, tuple[int, store.Index]] = {}
@@ -36,9 +36,10 @@ def load_index(index=None) -> store.Index:
         return opened
 
 
-def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False) -> store.Index:
+def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False,
+                int8: bool = False) -> store.Index:
     """Index files, directories or `Document`s into `index_dir` (see `store.build_index`)."""
-    return store.build_index(sources, index_dir, embedder=embedder, progress=progress)
+    return store.build_index(sources, index_dir, embedder=embedder, progress=progress, int8=int8)
 
 
 def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> list[Passage]:
@@ -77,7 +78,7 @@ def check_question(question) -> str:
 
 
 def _embedder_for(index: store.Index) -> Embedder:
-    return index.derived.get("embedder") or default_embedder()
+    return index.derived.get("embedder") or embedder_for(index.model)
 
 
 def _manifest_mtime(path: Path) -> int:

@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or update an index from files and directories")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .md, .html or .pdf files, or directories of them")
     p.add_argument("--index", metavar="DIR", help="index directory (default: the default index)")
+    p.add_argument("--int8", action="store_true", help="embed with the int8 model: about twice as fast to build")
     p.set_defaults(run=_index)
 
     p = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
@@ -78,7 +79,7 @@ def _index(args) -> int:
     from .api import build_index
 
     target = args.index or config.default_index_dir()
-    index = build_index(args.paths, target, progress=sys.stderr.isatty())
+    index = build_index(args.paths, target, progress=sys.stderr.isatty(), int8=args.int8)
     print(f"indexed {len(index.documents)} document(s), {len(index.passages)} passages into {target}")
     return 0
 

@@ -43,3 +43,20 @@ def test_bad_model_directory(tmp_path):
         SentenceTransformerEmbedder(tmp_path)
     with pytest.raises(ModelError, match="no tokenizer.json"):
         OnnxEmbedder(tmp_path)
+
+
+def test_int8_variant_is_close_and_indexes_remember_it(tmp_path, embedder):
+    import rag
+    from rag.config import BUNDLED_ARTICLE
+    from rag.embedding import default_embedder
+
+    int8 = default_embedder(int8=True)
+    assert int8.name == "sentence-transformers/all-MiniLM-L6-v2 (int8)"
+    cosines = (int8.encode(TEXTS[:3]) * embedder.encode(TEXTS[:3])).sum(axis=1)
+    assert (cosines > 0.97).all() and (cosines < 0.99999).all()  # close, and really quantised
+
+    rag.build_index([BUNDLED_ARTICLE], tmp_path / "ix", int8=True)
+    opened = rag.open_index(tmp_path / "ix")  # a new process would open it like this
+    assert opened.model == int8.name
+    answer = rag.ask("What did Pistorius say about international law?", tmp_path / "ix")
+    assert answer.citations[0].start == 749
