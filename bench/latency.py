@@ -9,7 +9,8 @@ Prints a table and writes bench/results/latency.json:
   after it, so it includes torch);
 - wall time of whole `rag ask` processes (start-up, model load, answer);
 - time to build the article's index from scratch (model already loaded);
-- peak resident memory of this process and of a `rag ask` process.
+- peak resident memory of this process and of a `rag ask` process;
+- time from starting `python app.py` to its page answering over HTTP.
 
 Usage: .venv/bin/python bench/latency.py [--repeat N] [--processes N]
 """
@@ -41,6 +42,30 @@ def timed(fn, items, repeat):
             fn(item)
             out.append((time.perf_counter() - start) * 1000)
     return out
+
+
+def time_app_start() -> float:
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                return time.perf_counter() - start
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - start > 120:
+                    raise RuntimeError("app.py did not start")
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def main() -> None:
@@ -81,6 +106,7 @@ def main() -> None:
         report = subprocess.run([sys.executable, "-c", probe, *cmd[1:]], check=True, capture_output=True, text=True)
         peak_process_mb = int(report.stderr.strip().splitlines()[-1]) / 1024
 
+    app_start_s = time_app_start()
     result = {
         "machine": machine(),
         "passages": len(index.passages),
@@ -90,6 +116,7 @@ def main() -> None:
         "rag_ask_process_s": {"median": statistics.median(process_s), "min": min(process_s), "n": len(process_s)},
         "index_build_s": build_s,
         "peak_rss_mb": {"in_process": peak_in_process_mb, "rag_ask_process": peak_process_mb},
+        "app_start_to_page_s": app_start_s,
     }
     rows = [
         ("ask, in-process", f"p50 {result['ask_ms']['p50']:.1f} ms", f"p99 {result['ask_ms']['p99']:.1f} ms"),
@@ -98,6 +125,7 @@ def main() -> None:
         ("`rag ask` whole process", f"median {result['rag_ask_process_s']['median']:.2f} s", f"min {result['rag_ask_process_s']['min']:.2f} s"),
         ("index build (article)", f"{build_s * 1000:.0f} ms", f"{len(index.passages)} passages"),
         ("peak RSS", f"in-process {peak_in_process_mb:.0f} MB", f"rag ask {peak_process_mb:.0f} MB"),
+        ("`python app.py` to page served", f"{app_start_s:.1f} s", ""),
     ]
     width = max(len(r[0]) for r in rows)
     for name, a, b in rows:

@@ -66,15 +66,17 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "bench" / "scifact")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
     parser.add_argument("--limit-docs", type=int, help="index only the judged abstracts plus this many in all (a quick look)")
+    parser.add_argument("--int8", action="store_true", help="build with the int8 embedder (rag index --int8)")
     args = parser.parse_args()
 
     docs, queries, qrels = load(args.data, args.limit_docs)
-    index_dir = args.work / "scifact-index"
+    name = "scifact-int8" if args.int8 else "scifact"
+    index_dir = args.work / f"{name}-index"
     shutil.rmtree(index_dir, ignore_errors=True)
-    rag.ask("warm-up", rag.build_index([rag.Document(id="w", text="Warm up the model.")], args.work / "warm"))
+    rag.ask("warm-up", rag.build_index([rag.Document(id="w", text="Warm up the model.")], args.work / "warm", int8=args.int8))
 
     start = time.perf_counter()
-    index = rag.build_index(docs, index_dir, progress=sys.stderr.isatty())
+    index = rag.build_index(docs, index_dir, progress=sys.stderr.isatty(), int8=args.int8)
     build_s = time.perf_counter() - start
     print(f"indexed {len(docs)} abstracts, {len(index.passages)} passages in {build_s:.1f} s "
           f"({len(index.passages) / build_s:.0f} passages/s)", file=sys.stderr)
@@ -89,13 +91,13 @@ def main() -> None:
         scores = ir_measures.calc_aggregate([nDCG @ 10, R @ 100], qrel_list, run)
         results[mode] = {"ndcg@10": scores[nDCG @ 10], "recall@100": scores[R @ 100]}
 
-    for name, fn in (("retrieve_k10", lambda q: rag.retrieve(q, k=10, index=index)), ("ask", lambda q: rag.ask(q, index))):
+    for call, fn in (("retrieve_k10", lambda q: rag.retrieve(q, k=10, index=index)), ("ask", lambda q: rag.ask(q, index))):
         times = []
         for text in queries.values():
             t = time.perf_counter()
             fn(text)
             times.append((time.perf_counter() - t) * 1000)
-        latency[name] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
+        latency[call] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
 
     result = {
         "dataset": "BEIR SciFact test", "documents": len(docs), "queries": len(queries),
@@ -104,7 +106,7 @@ def main() -> None:
         "latency": latency, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "machine": machine(),
     }
-    print(f"\nBEIR SciFact, {len(queries)} test claims, {len(docs)} abstracts, {len(index.passages)} passages\n")
+    print(f"\nBEIR SciFact, {index.model}, {len(queries)} test claims, {len(docs)} abstracts, {len(index.passages)} passages\n")
     print(f"| retriever | nDCG@10 | Recall@100 | published ({'; '.join(['nDCG@10', 'R@100'])}) |")
     print("|---|---|---|---|")
     for mode in ("dense", "lexical", "hybrid"):
@@ -114,7 +116,7 @@ def main() -> None:
           f"retrieve k=10 p50/p99 {latency['retrieve_k10']['p50_ms']:.1f}/{latency['retrieve_k10']['p99_ms']:.1f} ms; "
           f"ask p50/p99 {latency['ask']['p50_ms']:.1f}/{latency['ask']['p99_ms']:.1f} ms; "
           f"peak RSS {result['peak_rss_mb']:.0f} MB")
-    print(f"wrote {write_result('scifact', result)}")
+    print(f"wrote {write_result(name, result)}")
 
 
 if __name__ == "__main__":

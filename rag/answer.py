@@ -14,9 +14,11 @@ question (`read_question`) for:
 It then scores every sentence of the retrieved passages, plus everything the
 named people say, by cosine similarity of its passage to the question plus the
 IDF-weighted share of the topic it covers (the speaker counts as covered text),
-with a bonus for topic words in the question's order and a penalty when the
-sentence cannot hold the kind of answer asked for. Only sentences spoken by, or
-mentioning, a person the question names are eligible.
+with a bonus for topic words in the question's order and for sentences by or
+about a person the question names, and a penalty when the sentence cannot hold
+the kind of answer asked for. When the question asks what someone said ("What
+did X say/tell/warn …"), only sentences spoken by, or mentioning, that person
+are eligible.
 
 It abstains when the question names something no document mentions, when
 nothing by the person asked about matches, or when the best sentence covers
@@ -25,7 +27,10 @@ not an error: `Answer.abstained` is true and `Answer.text` says why.
 
 The answer is the best sentence, verbatim (cut to a window with "…" if longer
 than `MAX_ANSWER_CHARS`), then its speaker when the sentence does not name them,
-then a citation marker `[1]` pointing to `Answer.citations[0]`.
+then a citation marker `[1]` pointing to `Answer.citations[0]`. When another
+sentence scores nearly as well (within 10%), it follows as `[2]`, if both fit in
+`MAX_ANSWER_CHARS`: a near tie is shown to the reader rather than decided
+silently.
 
 Anything implementing `Answerer` can replace this step (a generative model, say).
 
@@ -47,8 +52,14 @@ MAX_ANSWER_CHARS = 400
 CANDIDATE_PASSAGES = 20
 
 # Confidence the best sentence must reach: the similarity of its passage to the
-# question plus the share of the question's topic it covers.
+# question plus the share of the question's topic it covers (less 0.5 when it
+# cannot hold the kind of answer asked for).
 MIN_CONFIDENCE = 0.75
+# A sentence by or about the person a question names ("When did Lord Stirrup
+# serve …?"), when the question does not ask what they said.
+PERSON_BONUS = 0.3
+# A second sentence joins the answer when it scores within 10% of the best.
+RUNNER_UP = 0.9
 
 _QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
 # Words that carry no topic in a question (NLTK's English list, trimmed of
@@ -105,9 +116,8 @@ class _Candidate:
     row: int
     span: tuple[int, int]
     text: str
-    score: float
-    cover: float
-    dense: float
+    score: float       # for ranking
+    confidence: float  # for abstaining
 
 
 @lru_cache(maxsize=1)
@@ -120,19 +130,43 @@ def _meta_terms() -> frozenset[str]:
     ))
 
 
+_TOKEN = re.compile(r"\w+(?:[-.]\w+)*")
+
+
 def named_people(question: str, index: Index) -> list[tuple[Person, tuple[int, int]]]:
-    """The people a question names (by name, surname or role), with where it names them."""
-    lowered = question.lower()
+    """The people a question names (by name, surname or role), with where it names them.
+
+    Longest matches first: "Boris Pistorius" is one mention, not two."""
+    table, longest = _alias_table(index)
+    tokens = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(question)]
     found: list[tuple[Person, tuple[int, int]]] = []
-    for doc_people in index.people.values():
-        for person in doc_people:
-            for alias in person.aliases():
-                m = re.search(rf"(?<!\w){re.escape(alias.lower())}(?!\w)", lowered)
-                if m:
+    taken = [False] * len(tokens)
+    for size in range(min(longest, len(tokens)), 0, -1):
+        for i in range(len(tokens) - size + 1):
+            if any(taken[i:i + size]):
+                continue
+            people = table.get(" ".join(t for t, _, _ in tokens[i:i + size]))
+            if people:
+                taken[i:i + size] = [True] * size
+                for person in people:
                     if all(p.name != person.name for p, _ in found):
-                        found.append((person, m.span()))
-                    break
-    return found
+                        found.append((person, (tokens[i][1], tokens[i + size - 1][2])))
+    return sorted(found, key=lambda f: f[1])
+
+
+def _alias_table(index: Index) -> tuple[dict[str, list[Person]], int]:
+    """Alias (lower-cased words) -> people, built once per index."""
+    if "aliases" not in index.derived:
+        table: dict[str, list[Person]] = {}
+        for people in index.people.values():
+            for person in people:
+                for alias in person.aliases():
+                    key = " ".join(_TOKEN.findall(alias.lower()))
+                    # A one-word role ("President") names too many people to narrow a question down.
+                    if key and not (alias == person.role and " " not in key):
+                        table.setdefault(key, []).append(person)
+        index.derived["aliases"] = (table, max((k.count(" ") + 1 for k in table), default=0))
+    return index.derived["aliases"]
 
 
 def read_question(question: str, index: Index) -> Question:
@@ -146,7 +180,8 @@ def read_question(question: str, index: Index) -> Question:
     kind = _answer_kind(lowered)
     content = " ".join(w for w in words(question) if w.lower() not in _QUESTION_STOP)
     topic = [t for t in dict.fromkeys(terms(content)) if t not in name_terms and t not in _meta_terms()]
-    asked_verbs = set(terms(question)) & _meta_terms()
+    # "What is it called?" asks for a name, not for what someone said.
+    asked_verbs = set(terms(question)) & _meta_terms() - {"call"}
     if kind == "identity":
         topic = list(dict.fromkeys(topic + [t for p in people for t in terms(f"{p.name} {p.role}")]))
 
@@ -204,14 +239,20 @@ class ExtractiveAnswerer:
         if not candidates:
             who = " or ".join(p.name for p in q.people) or "anyone"
             return _abstain(question, f"The documents don't say: nothing by or about {who} answers this.")
-        best = max(candidates, key=lambda c: (c.score, -c.row))
-        if best.score < MIN_CONFIDENCE:
+        ranked = sorted(candidates, key=lambda c: (-c.score, c.row, c.span))
+        best = ranked[0]
+        if best.confidence < MIN_CONFIDENCE:
             return _abstain(question, "The documents don't say: no passage answers this question.")
-        passage = index.passages[best.row]
-        text = _quote(best.text, q.topic)
-        if passage.speaker and not _names(best.text, passage.speaker):
-            text += f" — {passage.speaker}"
-        return Answer(question, f"{text} [1]", False, [with_score(passage, best.score)])
+        chosen = [best]
+        # A near tie is shown, not hidden: the second sentence, cited too, if it fits.
+        for other in ranked[1:3]:
+            if (other.score >= RUNNER_UP * best.score and other.confidence >= MIN_CONFIDENCE
+                    and other.text != best.text and _fits_kind(other.text, q.kind)
+                    and len(_cited(index, best, q, 1)) + len(_cited(index, other, q, 2)) < MAX_ANSWER_CHARS):
+                chosen.append(other)
+                break
+        text = " ".join(_cited(index, c, q, n) for n, c in enumerate(chosen, 1))
+        return Answer(question, text, False, [with_score(index.passages[c.row], c.score) for c in chosen])
 
     def _candidates(self, q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[_Candidate]:
         dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]}
@@ -228,23 +269,40 @@ class ExtractiveAnswerer:
             doc = index.documents[passage.doc_id]
             by_person = any(p.name == passage.speaker for p in q.people)
             speaker_terms = set(terms(f"{passage.speaker} {index.role_of(passage)}")) if passage.speaker else set()
+            title_terms = set(terms(doc.title))
             for span in passage.sentences:
                 text = doc.text[span[0]:span[1]]
-                if q.people and not by_person and not any(_names(text, p.name, p) for p in q.people):
-                    continue
+                about_person = by_person or any(_names(text, p.name, p) for p in q.people)
+                if q.people and q.speech_verbs and not about_person:
+                    continue  # "What did X say …": only X's words, or words about X, will do
                 sent_terms = terms(text)
                 present = set(sent_terms) if q.kind == "identity" else set(sent_terms) | speaker_terms
                 if total:
-                    cover = sum(w for t, w in weights.items() if t in present) / total
+                    # The document's title is context for each of its sentences, at half weight.
+                    cover = sum(w if t in present else w / 2 if t in title_terms else 0.0
+                                for t, w in weights.items()) / total
                 else:  # "What did X say?": anything X says covers it
                     cover = 1.0 if by_person else 0.0
-                score = sim + cover + _in_order_bonus(q.topic, sent_terms)
+                # Confidence is the evidence that the sentence answers; the
+                # bonuses below only order sentences that are about as good.
+                confidence = sim + cover - (0.0 if _fits_kind(text, q.kind) else 0.5)
+                score = confidence + _in_order_bonus(q.topic, sent_terms)
+                if q.people and about_person:
+                    score += PERSON_BONUS
                 if q.speech_verbs & set(sent_terms):  # "warned" for "What did X warn about?"
                     score += 0.1
-                if not _fits_kind(text, q.kind):
-                    score -= 0.5
-                out.append(_Candidate(row, span, text, score, cover, sim))
+                out.append(_Candidate(row, span, text, score, confidence))
         return out
+
+
+def _cited(index: Index, candidate: _Candidate, q: Question, n: int) -> str:
+    """A sentence as quoted in an answer: verbatim, its speaker if it does not
+    name them, and its citation marker."""
+    passage = index.passages[candidate.row]
+    text = _quote(candidate.text, q.topic)
+    if passage.speaker and not _names(candidate.text, passage.speaker):
+        text += f" — {passage.speaker}"
+    return f"{text} [{n}]"
 
 
 def _in_order_bonus(topic: list[str], sent_terms: list[str]) -> float:
