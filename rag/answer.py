@@ -45,7 +45,7 @@ from typing import Protocol
 import numpy as np
 
 from .chunking import Passage, Person, with_score
-from .retrieval import Hit, idf, in_vocabulary, stopwords, terms, words
+from .retrieval import Hit, fold, idf, in_vocabulary, stopwords, terms, words
 from .store import Index
 
 MAX_ANSWER_CHARS = 400
@@ -138,7 +138,7 @@ def named_people(question: str, index: Index) -> list[tuple[Person, tuple[int, i
 
     Longest matches first: "Boris Pistorius" is one mention, not two."""
     table, longest = _alias_table(index)
-    tokens = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(question)]
+    tokens = [(fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(question)]
     found: list[tuple[Person, tuple[int, int]]] = []
     taken = [False] * len(tokens)
     for size in range(min(longest, len(tokens)), 0, -1):
@@ -161,7 +161,7 @@ def _alias_table(index: Index) -> tuple[dict[str, list[Person]], int]:
         for people in index.people.values():
             for person in people:
                 for alias in person.aliases():
-                    key = " ".join(_TOKEN.findall(alias.lower()))
+                    key = " ".join(_TOKEN.findall(fold(alias)))
                     # A one-word role ("President") names too many people to narrow a question down.
                     if key and not (alias == person.role and " " not in key):
                         table.setdefault(key, []).append(person)
@@ -189,7 +189,9 @@ def read_question(question: str, index: Index) -> Question:
     # neighbours kept together: "Emmanuel Macron", not "Emmanuel", "Macron".
     unknown, run = [], []
     for n, w in enumerate([*words(question), ""]):
-        known = (n == 0 or not w[:1].isupper() or w.lower() in _QUESTION_WORDS or w == "I"
+        # Acronyms and codes ("WWI", "O3") may be spelt out in the text, so they alone prove nothing.
+        acronym = w.isupper() or any(c.isdigit() for c in w)
+        known = (n == 0 or not w[:1].isupper() or acronym or w.lower() in _QUESTION_WORDS or w == "I"
                  or w.lower() in stopwords() or all(in_vocabulary(index, t) for t in terms(w)))
         if known:
             if run:

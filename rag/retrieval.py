@@ -4,8 +4,9 @@ Two rankings are fused by reciprocal rank fusion (RRF, Cormack et al. 2009):
 
 - dense: FAISS inner product between the question's embedding and each
   passage's (both unit length, so this is cosine similarity);
-- lexical: BM25 (bm25s) over the same text, lower-cased, stop words removed,
-  Snowball-stemmed (PyStemmer), so "providing" matches "provide".
+- lexical: BM25 (bm25s) over the same text and the document's title,
+  lower-cased, accents folded, stop words removed, Snowball-stemmed (PyStemmer),
+  so "providing" matches "provide" and "Mongke" matches "Möngke".
 
 A passage is indexed with its speaker in front (`chunking.index_text`), so a
 question naming a person finds what that person said.
@@ -17,6 +18,7 @@ latency target on a 2-core CPU without a GPU).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,6 +56,12 @@ def stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+def fold(text: str) -> str:
+    """Lower-case without accents: "Möngke" and "Mongke" are the same word to a reader."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
     """Word tokens as written (possessives folded: "Putin’s" -> "Putin")."""
     return [re.sub(r"[’']s$", "", w) for w in _WORD.findall(text)]
@@ -63,7 +71,7 @@ def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content terms: the vocabulary BM25 and answers share."""
     tokens = []
     for w in words(text):
-        for part in w.lower().replace("’", "'").split("-"):
+        for part in fold(w).replace("’", "'").split("-"):
             # Single digits are as common as stop words; "1,500" or "2006" are not.
             if part and part not in stopwords() and not (part.isdigit() and len(part) < 2):
                 tokens.append(part)

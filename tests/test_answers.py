@@ -143,3 +143,24 @@ def test_retrieve_modes_rank_by_one_signal_or_both(article_index):
     assert lexical == []  # no word matches, and BM25 alone has nothing else to go on
     with pytest.raises(ValueError, match="mode must be one of"):
         rag.retrieve(question, index=article_index, mode="magic")
+
+
+def test_near_tie_quotes_both_sentences_each_cited(article_index):
+    answer = rag.ask("What has North Korea been supplying to Russia?", article_index)
+    assert answer.text == (
+        "“We know that North Korea have been providing weapons and ammunition to Russia. — John Healey [1] "
+        "“North Korea delivering, providing ammunition, weapons to Russia. — Boris Pistorius [2]"
+    )
+    assert [p.speaker for p in answer.citations] == ["John Healey", "Boris Pistorius"]
+
+
+def test_accents_and_acronyms_do_not_make_it_abstain(tmp_path, embedder):
+    text = "Tesla was born in Smiljan and went to school in Gospić. The WWI years were hard for the lab."
+    index = rag.build_index([Document(id="t", text=text)], tmp_path / "ix", embedder=embedder)
+    answer = rag.ask("Where did Tesla go to school, in Gospic?", index)
+    assert answer.text == "Tesla was born in Smiljan and went to school in Gospić. [1]"
+    # An unknown acronym may be spelt out in the text: it alone is no reason to abstain.
+    assert "never mention" not in rag.ask("Where did Tesla go to school before WWII?", index).text
+    assert rag.ask("What did Tesla's brother Dane say?", index).text == (
+        "The documents don't say: they never mention “Dane”."
+    )
