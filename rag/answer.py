@@ -57,7 +57,7 @@ CANDIDATE_PASSAGES = 20
 MIN_CONFIDENCE = 0.75
 # A sentence by or about the person a question names ("When did Lord Stirrup
 # serve …?"), when the question does not ask what they said.
-PERSON_BONUS = 0.3
+PERSON_BONUS = 0.1
 # A second sentence joins the answer when it scores within 10% of the best.
 RUNNER_UP = 0.9
 
