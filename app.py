@@ -61,16 +61,6 @@ class Session:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def answer_json(answer: rag.Answer) -> dict:
-    return {"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
-            "citations": [passage_json(p) for p in answer.citations]}
-
-
-def passage_json(p: rag.Passage) -> dict:
-    return {"doc_id": p.doc_id, "text": p.text, "start": p.start, "end": p.end,
-            "score": round(p.score, 6), "speaker": p.speaker}
-
-
 def loaded_line(index: rag.Index) -> str:
     titles = "; ".join(f"*{_md(d.title or d.id)}*" for d in index.documents.values())
     return f"**Loaded:** {titles} — {len(index.passages)} passages from {len(index.documents)} document(s)."
@@ -192,14 +182,14 @@ def build_app(index_dir: str | None = None):
     def api_ask(question: str) -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
         try:
-            return answer_json(rag.ask(question, base))
+            return rag.ask(question, base).to_json()
         except rag.RagError as exc:
             raise gr.Error(str(exc)) from None
 
     def api_retrieve(question: str, k: int = 5) -> list[dict]:
         """The k passages that best match the question, with offsets, speakers and scores."""
         try:
-            return [passage_json(p) for p in rag.retrieve(question, k=int(k), index=base)]
+            return [p.to_json() for p in rag.retrieve(question, k=int(k), index=base)]
         except rag.RagError as exc:
             raise gr.Error(str(exc)) from None
 

@@ -94,6 +94,10 @@ class Answer:
     abstained: bool
     citations: list[Passage] = field(default_factory=list)
 
+    def to_json(self) -> dict:
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "citations": [p.to_json() for p in self.citations]}
+
 
 class Answerer(Protocol):
     def __call__(self, question: str, index: Index, hits: list[Hit], query_vector: np.ndarray) -> Answer:

@@ -51,6 +51,11 @@ class Passage:
     speaker: str | None = None
     sentences: tuple[tuple[int, int], ...] = ()
 
+    def to_json(self) -> dict:
+        """What the CLI's --json and the chat page's API show of a passage."""
+        return {"doc_id": self.doc_id, "text": self.text, "start": self.start, "end": self.end,
+                "score": round(self.score, 6), "speaker": self.speaker}
+
 
 @dataclass
 class Person:

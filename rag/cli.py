@@ -89,8 +89,7 @@ def _ask(args) -> int:
 
     answer = ask(args.question, args.index)
     if args.json:
-        _print_json({"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
-                     "citations": [_passage_json(p) for p in answer.citations]})
+        _print_json(answer.to_json())
         return 0
     print(answer.text)
     for n, passage in enumerate(answer.citations, 1):
@@ -104,7 +103,7 @@ def _retrieve(args) -> int:
 
     passages = retrieve(args.question, k=args.k, index=args.index)
     if args.json:
-        _print_json([_passage_json(p) for p in passages])
+        _print_json([p.to_json() for p in passages])
         return 0
     for n, passage in enumerate(passages, 1):
         print(_describe(n, passage))
@@ -131,11 +130,6 @@ def _eval(args) -> int:
     print(f"longest answer       {report.max_answer_chars} characters")
     print(f"ask latency p50/p99  {report.latency_p50_ms:.1f} / {report.latency_p99_ms:.1f} ms")
     return 0
-
-
-def _passage_json(p) -> dict:
-    return {"doc_id": p.doc_id, "text": p.text, "start": p.start, "end": p.end,
-            "score": round(p.score, 6), "speaker": p.speaker}
 
 
 def _describe(n: int, p) -> str:
