@@ -115,7 +115,8 @@ def build_app(index_dir: str | None = None):
         history.append({"role": "user", "content": _md(shown or " ")})
         index = index_for(session)
         try:
-            question = understand(rag.check_question(message), session.turns, index)
+            asked = rag.check_question(message)
+            question = understand(asked, session.turns, index)
             answer = rag.ask(question, index)
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
@@ -123,7 +124,7 @@ def build_app(index_dir: str | None = None):
             yield history, "", gr.update(), session
             return
         session.turns = (session.turns + [Turn(question, answer)])[-10:]
-        prefix = f"*Understood as: {_md(question)}*\n\n" if question != rag.check_question(message) else ""
+        prefix = f"*Understood as: {_md(question)}*\n\n" if question != asked else ""
         history.append({"role": "assistant", "content": prefix})
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat

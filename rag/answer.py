@@ -249,16 +249,17 @@ class ExtractiveAnswerer:
         best = ranked[0]
         if best.confidence < MIN_CONFIDENCE:
             return _abstain(question, "The documents don't say: no passage answers this question.")
-        chosen = [best]
+        chosen, quoted = [best], [_cited(index, best, q, 1)]
         # A near tie is shown, not hidden: the second sentence, cited too, if it fits.
         for other in ranked[1:3]:
             if (other.score >= RUNNER_UP * best.score and other.confidence >= MIN_CONFIDENCE
-                    and other.text != best.text and _fits_kind(other.text, q.kind)
-                    and len(_cited(index, best, q, 1)) + len(_cited(index, other, q, 2)) < MAX_ANSWER_CHARS):
-                chosen.append(other)
-                break
-        text = " ".join(_cited(index, c, q, n) for n, c in enumerate(chosen, 1))
-        return Answer(question, text, False, [with_score(index.passages[c.row], c.score) for c in chosen])
+                    and other.text != best.text and _fits_kind(other.text, q.kind)):
+                second = _cited(index, other, q, 2)
+                if len(quoted[0]) + len(second) < MAX_ANSWER_CHARS:
+                    chosen.append(other)
+                    quoted.append(second)
+                    break
+        return Answer(question, " ".join(quoted), False, [with_score(index.passages[c.row], c.score) for c in chosen])
 
     def _candidates(self, q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[_Candidate]:
         dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]}
