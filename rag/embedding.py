@@ -99,16 +99,20 @@ class OnnxEmbedder:
         if not (model_dir / "tokenizer.json").is_file():
             raise ModelError(f"{model_dir}: no tokenizer.json; cannot run this model with ONNX Runtime")
         prepare = _quantized if int8 else _exported
-        onnx_path = prepare(model_dir)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+
+        def session(path: Path):
+            return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        onnx_path = prepare(model_dir)
         try:
-            self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+            self._session = session(onnx_path)
         except Exception as exc:  # a damaged cache file: prepare it again once
             onnx_path.unlink(missing_ok=True)
             onnx_path = prepare(model_dir)
             try:
-                self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+                self._session = session(onnx_path)
             except Exception:
                 raise ModelError(f"{onnx_path}: cannot load the exported model ({exc})") from exc
         self._inputs = {i.name for i in self._session.get_inputs()}
@@ -170,16 +174,10 @@ def _exported(model_dir: Path) -> Path:
     stat = weights.stat()
     key = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
     target = config.cache_dir() / "onnx" / f"{model_dir.name}-{key}" / "model.onnx"
-    if target.is_file():
-        return target
-    log.warning("rag: preparing the embedding model for ONNX Runtime in %s (once, a few seconds)", target.parent)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".model.onnx.{uuid.uuid4().hex[:8]}")
-    try:
-        _export(model_dir, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    if not target.is_file():
+        log.warning("rag: preparing the embedding model for ONNX Runtime in %s (once, a few seconds)", target.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(target, lambda tmp: _export(model_dir, tmp))
     return target
 
 
@@ -187,20 +185,25 @@ def _quantized(model_dir: Path) -> Path:
     """The exported model with int8 weights for its MatMuls, made once."""
     source = _exported(model_dir)
     target = source.with_name("model.int8.onnx")
-    if target.is_file():
-        return target
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    if not target.is_file():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tmp = target.with_name(f".model.int8.onnx.{uuid.uuid4().hex[:8]}")
-    try:
         # Per-channel weights, MatMuls only: per-tensor or quantised embeddings
         # drift to cosine ~0.95 from the exact vectors; this stays at ~0.99.
-        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+        _write_atomically(target, lambda tmp: quantize_dynamic(
+            str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]))
+    return target
+
+
+def _write_atomically(target: Path, write) -> None:
+    """`write(tmp)` a file beside `target`, then rename it into place: another
+    process never opens a half-written model."""
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        write(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return target
 
 
 def _export(model_dir: Path, target: Path) -> None:
