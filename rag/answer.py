@@ -264,7 +264,7 @@ class ExtractiveAnswerer:
     def _candidates(self, q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[_Candidate]:
         dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]}
         if q.people:
-            by_speaker = index.rows_by_speaker()
+            by_speaker = index.rows_by("speaker")
             extra = [r for p in q.people for r in by_speaker.get(p.name, ()) if r not in dense]
             if extra:
                 dense.update(zip(extra, (index.vectors[extra] @ query_vector).tolist()))

@@ -73,12 +73,7 @@ def _subject(turn: Turn, index: Index) -> Person | None:
         return named[0][0]
     if turn.answer.abstained or not turn.answer.citations:
         return None
-    speaker = turn.answer.citations[0].speaker
-    for people in index.people.values():
-        for person in people:
-            if person.name == speaker:
-                return person
-    return None
+    return index.speaker_of(turn.answer.citations[0])
 
 
 def _followed_by_noun(text: str, at: int) -> bool:

@@ -53,20 +53,24 @@ class Index:
     vectors: np.ndarray
     derived: dict = field(default_factory=dict, repr=False)  # search structures built on first use
 
-    def role_of(self, passage: Passage) -> str:
-        for person in self.people.get(passage.doc_id, ()):
-            if person.name == passage.speaker:
-                return person.role
-        return ""
+    def speaker_of(self, passage: Passage) -> Person | None:
+        """The person who says `passage`, as its document introduced them."""
+        return next((p for p in self.people.get(passage.doc_id, ()) if p.name == passage.speaker), None)
 
-    def rows_by_speaker(self) -> dict[str, list[int]]:
-        if "speakers" not in self.derived:
+    def role_of(self, passage: Passage) -> str:
+        speaker = self.speaker_of(passage)
+        return speaker.role if speaker else ""
+
+    def rows_by(self, key: str) -> dict[str, list[int]]:
+        """Passage rows grouped by a passage field ("doc_id", "speaker"); rows
+        where it is empty are left out. Built once per index."""
+        if f"rows_by_{key}" not in self.derived:
             rows: dict[str, list[int]] = {}
             for row, passage in enumerate(self.passages):
-                if passage.speaker:
-                    rows.setdefault(passage.speaker, []).append(row)
-            self.derived["speakers"] = rows
-        return self.derived["speakers"]
+                if value := getattr(passage, key):
+                    rows.setdefault(value, []).append(row)
+            self.derived[f"rows_by_{key}"] = rows
+        return self.derived[f"rows_by_{key}"]
 
     def faiss(self):
         if "faiss" not in self.derived:
@@ -98,9 +102,7 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     reuse: dict[str, tuple[list[Passage], np.ndarray, list[Person]]] = {}
     try:
         old = open_index(index_dir, model=embedder.name)
-        rows_of: dict[str, list[int]] = {}
-        for row, passage in enumerate(old.passages):
-            rows_of.setdefault(passage.doc_id, []).append(row)
+        rows_of = old.rows_by("doc_id")
         for doc in docs:
             prev = old.documents.get(doc.id)
             if prev is not None and prev.sha256 == doc.sha256:
