@@ -3,20 +3,24 @@
 import json
 import os
 import platform
+import time
 from datetime import date
 from pathlib import Path
+
+from rag.evaluation import percentile  # noqa: F401 (the scripts' percentile is `rag eval`'s)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def percentile(values, pct: float) -> float:
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    rank = (len(values) - 1) * pct / 100
-    lo = int(rank)
-    hi = min(lo + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (rank - lo)
+def timed(fn, items, repeat: int = 1) -> list[float]:
+    """Milliseconds of each `fn(item)` call, over `items` `repeat` times."""
+    out = []
+    for _ in range(repeat):
+        for item in items:
+            start = time.perf_counter()
+            fn(item)
+            out.append((time.perf_counter() - start) * 1000)
+    return out
 
 
 def machine() -> dict:

@@ -29,19 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402
-from bench.common import machine, percentile, write_result  # noqa: E402
+from bench.common import machine, percentile, timed, write_result  # noqa: E402
 from rag.config import BUNDLED_ARTICLE  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir, default_embedder  # noqa: E402
-
-
-def timed(fn, items, repeat):
-    out = []
-    for _ in range(repeat):
-        for item in items:
-            start = time.perf_counter()
-            fn(item)
-            out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def time_app_start() -> float:

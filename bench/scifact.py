@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402
-from bench.common import machine, percentile, write_result  # noqa: E402
+from bench.common import machine, percentile, timed, write_result  # noqa: E402
 
 PUBLISHED = {"lexical": ("BM25 (Anserini flat / multifield)", "0.679 / 0.665", "-"),
              "dense": ("all-MiniLM-L6-v2 (MTEB)", "0.645", "0.925"),
@@ -92,11 +92,7 @@ def main() -> None:
         results[mode] = {"ndcg@10": scores[nDCG @ 10], "recall@100": scores[R @ 100]}
 
     for call, fn in (("retrieve_k10", lambda q: rag.retrieve(q, k=10, index=index)), ("ask", lambda q: rag.ask(q, index))):
-        times = []
-        for text in queries.values():
-            t = time.perf_counter()
-            fn(text)
-            times.append((time.perf_counter() - t) * 1000)
+        times = timed(fn, list(queries.values()))
         latency[call] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
 
     result = {

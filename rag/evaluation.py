@@ -114,7 +114,7 @@ def evaluate(cases: list[Case], index=None, *, max_chars: int = 400) -> Report:
 
     answerable = [o for o, c in zip(outcomes, cases) if c.answerable]
     unanswerable = [o for o, c in zip(outcomes, cases) if not c.answerable]
-    times = sorted(o.seconds * 1000 for o in outcomes)
+    times = [o.seconds * 1000 for o in outcomes]
     return Report(
         outcomes=outcomes,
         accuracy=_share(o.correct for o in outcomes),
@@ -124,8 +124,8 @@ def evaluate(cases: list[Case], index=None, *, max_chars: int = 400) -> Report:
         hit_at_1=_share(o.hit_rank == 1 for o in answerable),
         hit_at_3=_share(o.hit_rank is not None for o in answerable),
         max_answer_chars=max(len(o.answer) for o in outcomes),
-        latency_p50_ms=_percentile(times, 50),
-        latency_p99_ms=_percentile(times, 99),
+        latency_p50_ms=percentile(times, 50),
+        latency_p99_ms=percentile(times, 99),
     )
 
 
@@ -134,10 +134,12 @@ def _share(flags) -> float:
     return sum(flags) / len(flags) if flags else float("nan")
 
 
-def _percentile(sorted_values: list[float], pct: float) -> float:
-    if not sorted_values:
+def percentile(values, pct: float) -> float:
+    """The `pct`th percentile, interpolated between neighbours (NumPy's default)."""
+    values = sorted(values)
+    if not values:
         return float("nan")
-    rank = (len(sorted_values) - 1) * pct / 100
+    rank = (len(values) - 1) * pct / 100
     lo = int(rank)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (rank - lo)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (rank - lo)
