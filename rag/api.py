@@ -55,13 +55,31 @@ def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> 
     return [with_score(opened.passages[h.row], h.score) for h in hits]
 
 
-def ask(question: str, index=None, *, answerer: Answerer | None = None) -> Answer:
-    """Answer `question` with quoted, cited sentences from the index, or abstain."""
+def ask(question: str, index=None, history=None, *, answerer: Answerer | None = None) -> Answer:
+    """Answer `question` with quoted, cited sentences from the index, or abstain.
+
+    `history` is the user's earlier questions in this conversation, oldest
+    first: a follow-up ("And what did he say about Europe?") is read in their
+    frame, as the chat page does. `Answer.question` is the question as understood."""
     question = check_question(question)
     opened = load_index(index)
+    if history:
+        question = _understood(question, history, opened, answerer)
     query_vector = _embedder_for(opened).encode([question])[0]
     hits = search(opened, question, n=50, query_vector=query_vector)
     return (answerer or ExtractiveAnswerer())(question, opened, hits, query_vector)
+
+
+def _understood(question: str, history, index: store.Index, answerer: Answerer | None) -> str:
+    from .conversation import Turn, understand
+
+    if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+        raise QuestionError("history must be a list of the earlier questions, oldest first")
+    turns: list[Turn] = []
+    for earlier in history[-5:]:  # the page keeps no longer memory either
+        earlier = understand(check_question(earlier), turns, index)
+        turns.append(Turn(earlier, ask(earlier, index, answerer=answerer)))
+    return understand(question, turns, index)
 
 
 def check_question(question) -> str:

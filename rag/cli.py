@@ -112,7 +112,7 @@ def _retrieve(args) -> int:
 
 
 def _eval(args) -> int:
-    from .evaluation import evaluate, read_cases
+    from .evaluation import by_type, evaluate, read_cases
 
     report = evaluate(read_cases(args.file), args.index)
     if args.json:
@@ -122,6 +122,11 @@ def _eval(args) -> int:
         mark = "ok  " if o.correct else "MISS"
         print(f"{mark} {o.id:>6}  hit@{o.hit_rank or '-'}  {o.question}\n             -> {o.answer}")
     print()
+    types = by_type(report)
+    if len(types) > 1:
+        for name, (right, total) in types.items():
+            print(f"  {name:<18} {right:>3} / {total}")
+        print()
     print(f"questions            {len(report.outcomes)}")
     print(f"accuracy             {report.accuracy:.3f}")
     print(f"answerable correct   {report.answerable_accuracy:.3f} ({report.false_abstentions} wrongly abstained)")

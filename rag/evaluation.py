@@ -1,13 +1,16 @@
 """Evaluation: score `ask` and `retrieve` on a question file.
 
-The file is JSON lines, one question an object, as in the project's article set:
+The file is JSON lines, one question an object, as in the project's article sets:
 `id`, `question`, `answers` (acceptable short answers), `evidence` (exact
-substrings of the documents that support an answer) and `answerable`.
+substrings of the documents that support an answer) and `answerable`; optional
+`type` (reported apart), `history` (earlier questions of the conversation, oldest
+first), `all_of` (parts, each a list of alternatives, that must all be in the
+answer) and `max_chars` (the length limit, default 400).
 
 An answerable question is correct when the answer does not abstain, its text
-holds a gold answer, one of its citations holds a gold evidence string, and it is
-at most 400 characters long; an unanswerable one is correct when the answer
-abstains. Strings are compared after lower-casing, unifying curly and straight
+holds a gold answer (and one alternative of every `all_of` part), one of its
+citations holds a gold evidence string, and it is at most `max_chars` long; an
+unanswerable one is correct when the answer abstains. Strings are compared after lower-casing, unifying curly and straight
 quotes and folding punctuation and whitespace. Retrieval hit@k: one of the top k
 passages holds an evidence string (answerable questions only).
 
@@ -31,11 +34,16 @@ class Case:
     answers: list[str]
     evidence: list[str]
     answerable: bool
+    type: str = ""
+    history: tuple[str, ...] = ()
+    all_of: tuple[tuple[str, ...], ...] = ()
+    max_chars: int = 400
 
 
 @dataclass(frozen=True)
 class Outcome:
     id: str
+    type: str
     question: str
     answer: str
     abstained: bool
@@ -80,8 +88,13 @@ def read_cases(path) -> list[Case]:
             continue
         try:
             row = json.loads(line)
-            cases.append(Case(str(row["id"]), row["question"], list(row.get("answers", [])),
-                              list(row.get("evidence", [])), bool(row.get("answerable", True))))
+            cases.append(Case(
+                str(row["id"]), row["question"], list(row.get("answers", [])), list(row.get("evidence", [])),
+                bool(row.get("answerable", True)), str(row.get("type", "")),
+                tuple(str(h) for h in row.get("history", [])),
+                tuple(tuple(str(a) for a in part) for part in row.get("all_of", [])),
+                int(row.get("max_chars", 400)),
+            ))
         except (ValueError, KeyError, TypeError) as exc:
             raise RagError(f"{path}:{n}: not a question object ({type(exc).__name__}: {exc})") from exc
     if not cases:
@@ -89,13 +102,13 @@ def read_cases(path) -> list[Case]:
     return cases
 
 
-def evaluate(cases: list[Case], index=None, *, max_chars: int = 400) -> Report:
+def evaluate(cases: list[Case], index=None) -> Report:
     opened = load_index(index)
     ask(cases[0].question, opened)  # warm-up: model load and lazy structures
     outcomes = []
     for case in cases:
         start = time.perf_counter()
-        answer = ask(case.question, opened)
+        answer = ask(case.question, opened, history=list(case.history))
         seconds = time.perf_counter() - start
         evidence = [normalise(e) for e in case.evidence]
         if case.answerable:
@@ -103,14 +116,15 @@ def evaluate(cases: list[Case], index=None, *, max_chars: int = 400) -> Report:
             correct = (
                 not answer.abstained
                 and any(normalise(a) in text for a in case.answers)
+                and all(any(normalise(a) in text for a in part) for part in case.all_of)
                 and any(e in normalise(c.text) for c in answer.citations for e in evidence)
-                and len(answer.text) <= max_chars
+                and len(answer.text) <= case.max_chars
             )
             passages = retrieve(case.question, k=3, index=opened)
             hit = next((r for r, p in enumerate(passages, 1) if any(e in normalise(p.text) for e in evidence)), None)
         else:
             correct, hit = answer.abstained, None
-        outcomes.append(Outcome(case.id, case.question, answer.text, answer.abstained, correct, hit, seconds))
+        outcomes.append(Outcome(case.id, case.type, case.question, answer.text, answer.abstained, correct, hit, seconds))
 
     answerable = [o for o, c in zip(outcomes, cases) if c.answerable]
     unanswerable = [o for o, c in zip(outcomes, cases) if not c.answerable]
@@ -127,6 +141,15 @@ def evaluate(cases: list[Case], index=None, *, max_chars: int = 400) -> Report:
         latency_p50_ms=percentile(times, 50),
         latency_p99_ms=percentile(times, 99),
     )
+
+
+def by_type(report: Report) -> dict[str, tuple[int, int]]:
+    """(correct, total) for each question type, in order of first appearance."""
+    table: dict[str, tuple[int, int]] = {}
+    for o in report.outcomes:
+        right, total = table.get(o.type or "-", (0, 0))
+        table[o.type or "-"] = (right + o.correct, total + 1)
+    return table
 
 
 def _share(flags) -> float:
