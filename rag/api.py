@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import config, store
 from .answer import Answer, Answerer, ExtractiveAnswerer
+from .answer.vocabulary import rewrite
 from .chunking import Passage, with_score
 from .errors import QuestionError
 from .retrieval import search
@@ -65,7 +66,9 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
     opened = load_index(index)
     if history:
         question = _understood(question, history, opened, answerer)
-    query_vector = _embedder_for(opened).encode([question])[0]
+    embedder = _embedder_for(opened)
+    question = rewrite(question, opened, embedder).text
+    query_vector = embedder.encode([question])[0]
     hits = search(opened, question, n=50, query_vector=query_vector)
     return (answerer or ExtractiveAnswerer())(question, opened, hits, query_vector)
 

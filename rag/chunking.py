@@ -76,6 +76,7 @@ class Person:
         words = self.name.split()
         if words and words[0] in _TITLES and len(words) > 1:
             names.add(" ".join(words[1:]))
+            names.add(f"{words[0]} {self.surname}")  # "Baroness Chapman" for "Baroness Chapman of Darlington"
         if self.role:
             names.add(self.role)
         return sorted((n for n in names if len(n) > 1), key=len, reverse=True)

@@ -1,0 +1,50 @@
+"""Comparison: two sides of a question, the best sentence of each, side by side.
+
+The sides are the people the question names ("How did Healey's framing differ
+from Pistorius's?"); when it names fewer than two ("Compare how the two
+ministers …"), the speakers of the best sentences on the topic fill in. For
+each side, the sentence by or about it that best answers the topic, with a
+bonus for the side's central statements (a comparison asks for positions), is
+quoted, in the order the question names them.
+
+Left out: more than two sides, comparing documents as wholes, countries as sides.
+"""
+
+import numpy as np
+
+from ..retrieval import Hit
+from ..store import Index
+from .question import Question
+from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
+from .scoring import MIN_CONFIDENCE, Candidate, centrality, ranked, score_sentences
+
+# A side is quoted down to this confidence when the other side reaches
+# MIN_CONFIDENCE: the question is answerable, and the reader wants both sides.
+SIDE_CONFIDENCE = 0.5
+# Weight of how central a sentence is among its side's statements.
+CENTRAL_WEIGHT = 0.5
+
+
+def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+    sides = list({p.name: p for p in q.actor + q.people}.values())[:2]
+    if len(sides) < 2:
+        q.speech = False
+        for c in ranked(score_sentences(q, index, hits, query_vector, actor=[])):
+            if len(sides) == 2 or c.confidence < SIDE_CONFIDENCE:
+                break
+            person = index.speaker_of(index.passages[c.row])
+            if person and all(p.name != person.name for p in sides):
+                sides.append(person)
+    q.speech = True  # each side's own words, or words about it
+    best: list[Candidate] = []
+    for person in sides:
+        found = [c for c in score_sentences(q, index, hits, query_vector, actor=[person])
+                 if c.confidence >= SIDE_CONFIDENCE]
+        central = centrality(index, index.rows_by("speaker").get(person.name, []))
+        found.sort(key=lambda c: -(c.score + CENTRAL_WEIGHT * central.get(c.row, 0.0)))
+        if found and all(found[0].text != b.text for b in best):
+            best.append(found[0])
+    if not best or max(c.confidence for c in best) < MIN_CONFIDENCE:
+        return "no passage answers this question."
+    budget = MAX_LONG_ANSWER_CHARS // len(best) - 5
+    return [quote(index, c, q.topic, budget=budget) for c in best]

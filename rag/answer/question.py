@@ -1,0 +1,324 @@
+"""Question: what a question asks, read before anything is scored.
+
+`read_question` says:
+
+- its form: a `factoid` (one fact), an `overview` ("What's the gist?", "Sum up
+  X's position"), a `list` ("Who is quoted?", "Which countries …?", "What
+  charges …?") or a `comparison` ("How did X's view differ from Y's?");
+  a multi-part question ("Who is X, and what did he say …?") is split by
+  `parts` and each part read on its own;
+- the kind of answer a factoid wants: a number, an amount of money, a time, a
+  place, a person, or who someone is;
+- the people it names (by name, surname, role, or a description such as "the
+  German minister"), and the actor when it asks what someone said or thought
+  ("What did X say", "X's reaction", "according to X"): a person, or a country
+  or other body ("Seoul's reaction");
+- its topic: the content terms left once names, question words, speech verbs
+  and words about the question's form are removed;
+- capitalised names that no document contains.
+
+Left out: parsing (these are patterns over words), negation, questions in
+languages other than English.
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..chunking import Person
+from ..retrieval import fold, in_vocabulary, stopwords, terms, words
+from ..store import Index
+from .vocabulary import country_of, country_terms, region_terms, synonyms
+
+_QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
+# Words that carry no topic in a question (NLTK's English list, trimmed of
+# negations, plus words questions are made of). BM25 keeps Lucene's shorter list.
+QUESTION_STOP = set("""
+i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
+hers herself it its itself they them their theirs themselves what which who whom whose this that
+these those am is are was were be been being have has had having do does did doing a an the and
+but if or because as until while of at by for with about against between into through during
+before after above below to from up down in out on off over under again further then once here
+there when where why how all any both each few more most other some such only own same so than
+too very s t can will just should now many much kind sort according also ever
+roughly approximately around exactly actually really precisely could would might may must another
+""".split())
+
+_OVERVIEW = re.compile(
+    r"\b(gist|summar(?:y|ise|ize|ising|izing)|sum\s+(?:\w+\s+){0,3}?up|nutshell|overview|tl;?\s?dr|in\s+brief|"
+    r"main\s+(?:points?|idea|message|argument)|key\s+(?:points?|takeaways?|messages?)|"
+    r"what(?:'s|’s|\s+is|\s+was)\s+(?:this|the)\s+(?:story|article|piece|report|document|text)\s+about)\b", re.I)
+_COMPARISON = re.compile(r"\b(compare[ds]?|comparison|compared|differ(?:s|ed|ence|ences|ent)?|contrast(?:s|ed)?|"
+                         r"versus|vs\.?|similar(?:ly|ity)?|alike)\b", re.I)
+_QUOTED = re.compile(r"^\s*(?:who|which\s+(?:people|persons|officials|ministers|experts))\b.*\b("
+                     r"quoted|quotes|quote|cited|spoke|speaks|speak|interviewed|comment(?:s|ed)?|"
+                     r"mentioned|named|featured|appear(?:s|ed)?)\b", re.I)
+_LIST = re.compile(r"^\s*(?:\w+\s+){0,2}?(?:which|what)\s+(?:(?:other|different|main|military|\w+'s|\w+’s)\s+)?"
+                   r"(\w+?)(s|ies|es)(?:'|’)?\s", re.I)
+_NOT_PLURAL = {"is", "was", "has", "does", "this", "its", "thi", "ha", "i", "wa", "doe", "it", "s",
+               "ye", "u", "plu", "new", "les", "clas", "proces", "busines", "pres", "addres", "progres"}
+_PLACE_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments|capitals|cities|places|regions)\b", re.I)
+# Words about a question's form, not its topic: never rewritten, never topic.
+CUE_WORDS = frozenset("""
+gist summary summarise summarize sum nutshell overview tldr brief main key points point story article
+piece report document text compare compared comparison differ differs differed difference differences
+different contrast versus vs similar alike quoted quote quotes cited featured interviewed list name
+position stance arguing argue argued framing frame framed me
+""".split())
+# Nouns and verbs that ask for what someone said or thought.
+_SPEECH_NOUNS = set("""
+view views position stance reaction response verdict point argument remarks comments comment message
+words claim claims warning accusation accusations charges opinion take framing
+""".split())
+PARTS_SPLIT = re.compile(
+    r"(?:,\s*(?:and|but)\s+|\s+and\s+(?=(?:what|who|whom|whose|when|where|why|how|which)\b)|;\s*|\?\s+)"
+    r"(?=(?:what|who|whom|whose|when|where|why|how|which|did|does|do|is|are|was|were|has|have|can)\b)", re.I)
+
+
+@dataclass
+class Question:
+    text: str
+    form: str                   # "factoid", "overview", "list" or "comparison"
+    kind: str | None            # for factoids: "number", "money", "time", "place", "person", "identity"
+    people: list[Person]
+    name_terms: set[str]
+    topic: list[str]
+    unknown_names: list[str]
+    speech_verbs: set[str]      # "warn" in "What did X warn about?"
+    speech: bool = False        # asks what someone said, thought or how they reacted
+    actor: list[Person] = field(default_factory=list)     # whose words are asked for
+    actor_bodies: list[tuple[str, ...]] = field(default_factory=list)  # countries/bodies asked for, as forms
+    list_of: str | None = None  # "people" or "places" for lists of those
+    question_terms: set[str] = field(default_factory=set)
+    # Other terms that cover a topic term: synonyms ("troop" for "soldier"),
+    # the countries of a region ("china", "india" for "asia").
+    alternatives: dict[str, set[str]] = field(default_factory=dict)
+    min_confidence: float = 0.75  # set by the answerer: see scoring.MIN_CONFIDENCE
+
+
+def parts(question: str) -> list[str]:
+    """A multi-part question split into its questions ("Who is X, and what did he say …?")."""
+    pieces = [p.strip(" ,;?") for p in PARTS_SPLIT.split(question)]
+    pieces = [p for p in pieces if len(terms(p)) >= 1]
+    return [p[:1].upper() + p[1:] + "?" for p in pieces] if len(pieces) > 1 else [question]
+
+
+@lru_cache(maxsize=1)
+def meta_terms() -> frozenset[str]:
+    """Words that ask for speech rather than name a topic: "what did X say about …"."""
+    return frozenset(terms(
+        "say said says tell told describe described think thought mention mentioned according "
+        "state stated claim claimed warn warned add added suggest suggested talk speak spoke comment "
+        "explain explained believe view react respond responded call called ask asked argue argued arguing"
+    ))
+
+
+_TOKEN = re.compile(r"\w+(?:[-.]\w+)*")
+
+
+def named_people(question: str, index: Index) -> list[tuple[Person, tuple[int, int]]]:
+    """The people a question names (by name, surname, role or a description that
+    fits one role: "the German minister"), with where it names them.
+
+    Longest matches first: "Boris Pistorius" is one mention, not two."""
+    table, longest = _alias_table(index)
+    tokens = [(fold(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(question)]
+    found: list[tuple[Person, tuple[int, int]]] = []
+    taken = [False] * len(tokens)
+    for size in range(min(longest, len(tokens)), 0, -1):
+        for i in range(len(tokens) - size + 1):
+            if any(taken[i:i + size]):
+                continue
+            people = table.get(" ".join(t for t, _, _ in tokens[i:i + size]))
+            if people:
+                taken[i:i + size] = [True] * size
+                for person in people:
+                    if all(p.name != person.name for p, _ in found):
+                        found.append((person, (tokens[i][1], tokens[i + size - 1][2])))
+    for person, span in _described(question, tokens, taken, index):
+        if all(p.name != person.name for p, _ in found):
+            found.append((person, span))
+    return sorted(found, key=lambda f: f[1])
+
+
+def _alias_table(index: Index) -> tuple[dict[str, list[Person]], int]:
+    """Alias (lower-cased words) -> people, built once per index."""
+    if "aliases" not in index.derived:
+        table: dict[str, list[Person]] = {}
+        for people in index.people.values():
+            for person in people:
+                if country_of(person.name):
+                    continue  # "…, says UK": a country is asked about as a body, not a person
+                for alias in person.aliases():
+                    key = " ".join(_TOKEN.findall(fold(alias)))
+                    # A one-word role ("President") names too many people to narrow a question down.
+                    if key and not (alias == person.role and " " not in key):
+                        table.setdefault(key, []).append(person)
+        index.derived["aliases"] = (table, max((k.count(" ") + 1 for k in table), default=0))
+    return index.derived["aliases"]
+
+
+# Titles that name the same office in different governments ("defence
+# minister" / "Defence Secretary").
+_SAME_OFFICE = {"secretari": "minist", "chief": "head", "command": "head"}
+
+
+def _canonical(word: str) -> str:
+    """A word's term, with every name of a country as one ("British", "UK" -> "GBR")."""
+    country = country_of(word)
+    if country:
+        return country.code
+    found = terms(word)
+    return _SAME_OFFICE.get(found[0], found[0]) if found else ""
+
+
+def _described(question: str, tokens, taken, index: Index):
+    """People a question describes by their role in other words: "the German
+    minister", "Germany's defence minister" for "German defence minister". The
+    role's last word must be there, with one more of its words, and no other
+    country than the role's."""
+    canon = [_canonical(t) for t, _, _ in tokens]
+    for people in index.people.values():
+        for person in people:
+            role = [_canonical(w) for w in person.role.split()]
+            role = [r for r in role if r]
+            if len(role) < 2:
+                continue
+            role_countries = {r for r in role if r.isupper()}
+            for i, c in enumerate(canon):
+                if c != role[-1] or taken[i]:
+                    continue
+                window = [canon[j] for j in range(max(0, i - 3), i + 1)]
+                countries = {w for w in window if w.isupper()}
+                # "Britain's defence minister" is not the German defence minister.
+                if len(set(window) & set(role)) >= 2 and not (role_countries and countries - role_countries):
+                    yield person, (tokens[max(0, i - 3)][1], tokens[i][2])
+
+
+def read_question(question: str, index: Index) -> Question:
+    lowered = question.lower()
+    named = named_people(question, index)
+    people = [person for person, _ in named]
+    name_terms = set()
+    for _, (s, e) in named:
+        name_terms.update(terms(question[s:e]))
+
+    form = _form(question)
+    kind = _answer_kind(lowered) if form == "factoid" else None
+    content = " ".join(w for w in words(question) if w.lower() not in QUESTION_STOP and w.lower() not in CUE_WORDS
+                       and w.lower() not in _SPEECH_NOUNS)
+    topic = [t for t in dict.fromkeys(terms(content)) if t not in name_terms and t not in meta_terms()]
+    # "What is it called?" asks for a name, not for what someone said.
+    asked_verbs = set(terms(question)) & meta_terms() - {"call"}
+    typed = re.match(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", question, re.I)
+    if typed and (kind in ("place", "person", "time") or form == "list"):
+        # "Which city hosted …": the answer is a city, not a sentence that says "city".
+        topic = [t for t in topic if t not in terms(typed.group(1))]
+    if kind == "identity" and not people:
+        kind = "person"  # "Who is Britain's defence minister?" asks for a name
+    if kind == "person" and people and not set(terms(people[0].name)) & set(terms(question)):
+        kind = "identity"  # ... that the question describes: the sentence that introduces them
+    if kind == "identity":
+        topic = list(dict.fromkeys(topic + [t for p in people for t in terms(f"{p.name} {p.role}")]))
+    q = Question(question, form, kind, people, name_terms, topic, _unknown_names(question, index), asked_verbs,
+                 question_terms=set(terms(question)))
+    by_term = {terms(w)[0]: w for w in words(question) if len(terms(w)) == 1}
+    for t in topic:
+        alt = synonyms(t, index) if in_vocabulary(index, t) else set()
+        word = by_term.get(t, "")
+        alt |= region_terms(word, index) | country_terms(word, index)
+        if alt - {t}:
+            q.alternatives[t] = alt - {t}
+    q.speech = bool(asked_verbs) or bool({w.lower() for w in words(question)} & _SPEECH_NOUNS)
+    if q.speech or form in ("overview", "comparison"):
+        _read_actor(q, named, index)
+    if form == "list":
+        q.list_of = "people" if _QUOTED.search(question) else "places" if _PLACE_LISTS.search(question) else None
+    return q
+
+
+def _form(question: str) -> str:
+    if _OVERVIEW.search(question):
+        return "overview"
+    if _COMPARISON.search(question):
+        return "comparison"
+    if _QUOTED.search(question):
+        return "list"
+    m = _LIST.match(question)
+    if m and m.group(1).lower() in ("year", "date", "day", "month", "time", "decade", "centur"):
+        return "factoid"  # "During which years …": a time, said in one sentence
+    if m and (m.group(1) + m.group(2)).lower() not in _NOT_PLURAL and m.group(1).lower() not in _NOT_PLURAL:
+        return "list"
+    return "factoid"
+
+
+def _read_actor(q: Question, named, index: Index) -> None:
+    """Whose words a question asks for: the person (or country) that is the
+    subject of its speech verb, owner of its "reaction", or after "according to"."""
+    text = q.text
+    spans = []
+    m = re.search(r"\b(?:did|does|do|has|have|is|was|were|will|would)\s+(.+?)\s+(?:\w+ly\s+)?(\w+)\b", text, re.I)
+    subject = re.match(r"(?:did|does|do|has|have|is|was|were|will|would)\s+(?:the\s+)?", text, re.I)
+    first = [span for _, span in named if subject and span[0] == subject.end()]
+    if first:
+        spans = first[:1]  # "Did X go along with Y's point?": X, not Y
+    else:
+        if m and (set(terms(m.group(2))) & meta_terms() or m.group(2).lower() in {"react", "think", "feel", "see"}):
+            spans.append(m.span(1))  # "What did X say"
+        if a := re.search(r"\baccording to (.+?)(?:,|$)", text, re.I):
+            spans.append(a.span(1))
+        for p in re.finditer(r"((?:\w+[\s-]){0,3}\w+)(?:’s|'s)\s+(?:\w+\s+)?(\w+)", text):
+            if p.group(2).lower() in _SPEECH_NOUNS:
+                spans.append(p.span(1))  # "Seoul's reaction"
+        for c in re.finditer(r"\b(?:the\s+)?(?:joint\s+)?((?:[A-Z]\w+[\s-]){1,3})(\w+)", text):
+            if c.group(2).lower() in _SPEECH_NOUNS and c.start(1) > 0:
+                spans.append(c.span(1))  # "the British-German verdict"
+    for s, e in spans:
+        q.actor += [p for p, (ps, pe) in named if ps < e and pe > s and p not in q.actor]
+    if not q.actor:
+        for s, e in spans:
+            for w in re.findall(r"[A-Z]\w+(?:\s+[A-Z]\w+)*", text[s:e]):
+                country = country_of(w)
+                if country or (w.lower() not in _QUESTION_WORDS and in_vocabulary(index, _canonical(w))):
+                    q.actor_bodies.append(country.forms if country else (w,))
+    if not q.actor and not q.actor_bodies and q.speech:
+        q.actor = list(q.people)
+
+
+def _unknown_names(question: str, index: Index) -> list[str]:
+    """Capitalised words after the first that no document contains, with their
+    neighbours kept together: "Emmanuel Macron", not "Emmanuel", "Macron"."""
+    unknown, run = [], []
+    for n, w in enumerate([*words(question), ""]):
+        # Acronyms and codes ("WWI", "O3") may be spelt out in the text, so they alone prove nothing.
+        acronym = w.isupper() or any(c.isdigit() for c in w)
+        known = (n == 0 or not w[:1].isupper() or acronym or w.lower() in _QUESTION_WORDS or w == "I"
+                 or w.lower() in stopwords() or all(in_vocabulary(index, t) for t in terms(w))
+                 or region_terms(w, index))  # "Asia" is there when North Korea and China are
+        if known:
+            if run:
+                unknown.append(" ".join(run))
+            run = []
+        else:
+            run.append(w)
+    return list(dict.fromkeys(unknown))
+
+
+def _answer_kind(q: str) -> str | None:
+    q = re.sub(r"^\s*(?:and|so|but|also|roughly|approximately|about|exactly|in|on|at|during|for|from|since|until)\s+",
+               "", q)
+    if re.match(r"\s*how much (?:\w+ )?(?:does|did|do|will|would|is|was|are|were)\b.*\b(cost|costs|pay|paid|spend|spent|"
+                r"worth|price|charge|fund|funding|budget|earn|earned|raise|raised|owe)\b", q) \
+            or re.match(r"\s*(?:what|how much) (?:is |was |did )?(?:the )?(?:cost|price|budget|fee|salary|fine)\b", q):
+        return "money"
+    if re.match(r"\s*(how (many|much|long|old|far|big|large|often)|what (number|percentage|share|proportion|amount))\b", q):
+        return "number"
+    if re.match(r"\s*(when|what (year|years|date|time|day|month)|which (year|years|date|day|month)|since when)\b", q):
+        return "time"
+    if re.match(r"\s*(where|what (city|country|place|town)|which (city|country|place|town))\b", q):
+        return "place"
+    if re.match(r"\s*(who (is|was|are|were|'s|’s)|what (is|was) (the )?(role|job|position|title|post) of|what (\w+ )?(role|job|title|post|office) does)\b", q):
+        return "identity"
+    if re.match(r"\s*(who|whom|which (leader|person|man|woman|minister|official))\b", q):
+        return "person"
+    return None

@@ -1,0 +1,102 @@
+"""Result: what an answer is, and how chosen sentences are quoted in one.
+
+Every sentence of an answer is a sentence of a source, verbatim (a long one is
+cut to the window that holds the question's words, marked "…"), followed by its
+speaker when it does not name them, and a citation marker `[n]` that points to
+`Answer.citations[n - 1]`. The only other text an answer holds is a refusal:
+"The documents don't say …".
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..chunking import Passage, with_score
+from ..retrieval import Hit, terms
+from ..store import Index
+from .scoring import Candidate, names
+
+MAX_ANSWER_CHARS = 400
+# Summaries, lists and comparisons hold several sentences.
+MAX_LONG_ANSWER_CHARS = 700
+DONT_SAY = "The documents don't say"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns: the answer text with citation markers [1], [2] … that
+    index into `citations` (1-based), or an abstention. `question` is the
+    question as understood (typos mended, follow-ups made whole)."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Passage] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
+                "citations": [p.to_json() for p in self.citations]}
+
+
+class Answerer(Protocol):
+    def __call__(self, question: str, index: Index, hits: list[Hit], query_vector: np.ndarray) -> Answer:
+        """Answer `question` from `hits` (best first) in `index`."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One chosen sentence, as it will be shown (without its marker)."""
+
+    row: int
+    span: tuple[int, int]
+    text: str
+    score: float
+
+
+def quote(index: Index, c: Candidate, topic: list[str], budget: int = MAX_ANSWER_CHARS) -> Quote:
+    """A sentence as quoted in an answer: verbatim (cut to fit `budget` less
+    room for its speaker and marker) and its speaker if it does not name them."""
+    passage = index.passages[c.row]
+    label = f" — {passage.speaker}" if passage.speaker and not names(c.text, passage.speaker) else ""
+    text = cut(c.text, topic, budget - len(label) - 6)
+    return Quote(c.row, c.span, text + label, c.score)
+
+
+def compose(question: str, index: Index, quotes: list[Quote], notes: list[str] = ()) -> Answer:
+    """The answer text, quotes in the order given, each with its citation; `notes` follow."""
+    text = " ".join([f"{q.text} [{n}]" for n, q in enumerate(quotes, 1)] + list(notes))
+    return Answer(question, text, False, [with_score(index.passages[q.row], q.score) for q in quotes])
+
+
+def abstain(question: str, why: str) -> Answer:
+    return Answer(question, f"{DONT_SAY}: {why}", True, [])
+
+
+def cut(sentence: str, topic: list[str], budget: int) -> str:
+    """The sentence, or the window of it that keeps what the question asks for.
+
+    The window holds the most topic words; among equals, the one that reaches
+    the sentence's end, where a long question or quote makes its point."""
+    if len(sentence) <= budget:
+        return sentence
+    positions = [m.start() for m in re.finditer(r"\w+", sentence) if set(terms(m.group())) & set(topic)]
+    # Past an attribution ("… said: “"), the quote itself is what is worth keeping.
+    opening = re.search(r":\s*[“\"]", sentence[:len(sentence) // 2])
+    starts = {0, len(sentence) - budget, *(min(max(0, p - 60), len(sentence) - budget) for p in positions)}
+    if opening:
+        starts.add(min(opening.end() - 1, len(sentence) - budget))
+
+    def key(s: int):
+        inside = sum(s <= p < s + budget - 10 for p in positions)
+        return inside, s + budget >= len(sentence), -s
+
+    start = max(starts, key=key)
+    if start:
+        start = sentence.find(" ", start) + 1 if sentence[start - 1] not in " :" else start
+    end = start + budget - 2
+    if end >= len(sentence):
+        return "…" + sentence[start:]
+    end = sentence.rfind(" ", start, end)
+    return ("…" if start else "") + sentence[start:end].rstrip(" ,;:") + "…"

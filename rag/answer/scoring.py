@@ -1,0 +1,267 @@
+"""Scoring: how well each sentence answers a question; shared by every form.
+
+A sentence's confidence is the cosine similarity of its passage to the question
+plus the IDF-weighted share of the question's topic it covers, less 0.5 when it
+cannot hold the kind of answer asked for. Covered text is the sentence, its
+speaker and role, and, at half weight, its setting: the document's headline and
+lead, and the names and places of the sentences just before it (so "He said it
+was not clear how many troops were involved" covers "North Korean" from its
+article). Ranking adds small bonuses for topic words in the question's order
+and for sentences by or about a person the question names.
+
+When the question asks what someone said or thought, only that actor's
+sentences are eligible: spoken by the person or naming them; for a country or
+other body, sentences where it is the subject of a speech verb ("the UK and
+Germany condemned …").
+
+The kind check wants an answer beyond the question's own words: "where in
+Russia" needs a place other than Russia; "how much does it cost" an amount of
+money, not a date. Direction counts: for "What is Russia giving North Korea?",
+a sentence saying North Korea gives Russia something does not fit.
+
+Left out: negation, tense, anything a parser would tell.
+"""
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..chunking import _SPEECH_VERBS, Person
+from ..retrieval import Hit, idf, stopwords, terms
+from ..store import Index
+from .question import Question
+from .vocabulary import country_of
+
+CANDIDATE_PASSAGES = 20
+# Confidence the best sentence must reach (tuned on the article dev set and SQuAD, see BENCHMARKS.md).
+MIN_CONFIDENCE = 0.75
+# A sentence by or about the person a question names, when the question does
+# not ask what they said (0.3 pulled organisations' sentences up on SQuAD).
+PERSON_BONUS = 0.1
+# How much of a topic word the setting of a sentence covers (headline, lead, names before it).
+CONTEXT_WEIGHT = 0.5
+# How many sentences back a name or place still sets the scene.
+CONTEXT_SENTENCES = 3
+
+# Penalties for a sentence that cannot hold the kind of answer asked for (no
+# place for "where"), and a larger one for a sentence that only echoes the
+# question ("deployed into Russia" for "where in Russia") or runs the other way.
+KIND_PENALTY = {"fits": 0.0, "none": 0.5, "echo": 1.0}
+
+# Verbs whose subject states a view, for "the UK and Germany condemned …".
+_STANCE_VERBS = _SPEECH_VERBS | set("""
+condemned condemns expressed expresses criticised criticized welcomed welcomes accused accuses called calls
+described describes rejected rejects dismissed dismisses demanded demands reacted reacts responded
+""".split())
+_NUMBER_WORDS = set("""
+two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred
+hundreds thousand thousands million millions billion billions dozen dozens half percent per cent
+""".split())
+_MONTHS = set("""january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday""".split())
+_TIME_WORDS = {"yesterday", "today", "tomorrow", "ago", "century", "decade", "year", "years", "week",
+               "month", "morning", "evening", "night", "since", "until", "later", "earlier"}
+_MONEY = re.compile(r"[£$€¥]\s?\d|\d\s?(?:[£$€¥]|(?:pounds?|dollars?|euros?|yen|francs?|kronor|kroner|rupees?|"
+                    r"pence|cents?|bn|m)\b)|\b(?:pounds?|dollars?|euros?|USD|EUR|GBP|NOK|SEK)\b", re.I)
+
+
+@dataclass
+class Candidate:
+    row: int
+    span: tuple[int, int]
+    text: str
+    score: float       # for ranking
+    confidence: float  # for abstaining
+    speaker: str | None = None
+
+
+def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray,
+                    *, rows: list[int] | None = None, topic: list[str] | None = None,
+                    actor: list[Person] | None = None) -> list[Candidate]:
+    """Every sentence of the top hits (or of `rows`), scored for `q`.
+
+    `topic` and `actor` override the question's, for one side of a comparison."""
+    topic = q.topic if topic is None else topic
+    actor = q.actor if actor is None else actor
+    dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]} if rows is None else {}
+    wanted = [r for r in rows if r not in dense] if rows is not None else []
+    if rows is None:
+        by_speaker = index.rows_by("speaker")
+        wanted = [r for p in (actor or q.people) for r in by_speaker.get(p.name, ()) if r not in dense]
+    if wanted:
+        dense.update(zip(wanted, (index.vectors[wanted] @ query_vector).tolist()))
+    alts = q.alternatives
+    # A term the documents lack but that has alternatives weighs as they do.
+    weights = {t: min([idf(index, t)] + [idf(index, a) for a in alts.get(t, ())]) for t in topic}
+    total = sum(weights.values())
+    out = []
+    for row, sim in dense.items():
+        passage = index.passages[row]
+        doc = index.documents[passage.doc_id]
+        by_person = any(p.name == passage.speaker for p in q.people)
+        by_actor = any(p.name == passage.speaker for p in actor)
+        speaker_terms = set(terms(f"{passage.speaker} {index.role_of(passage)}")) if passage.speaker else set()
+        for span in passage.sentences:
+            text = doc.text[span[0]:span[1]]
+            about_person = by_person or any(names(text, p.name, p) for p in q.people)
+            if q.speech and actor and not (by_actor or any(names(text, p.name, p) for p in actor)):
+                continue  # "What did X say …": only X's words, or words about X, will do
+            if q.speech and q.actor_bodies and not q.actor and not any(
+                    _states(text, f) or passage.speaker in f for f in q.actor_bodies):
+                continue  # "Seoul's reaction": only what Seoul (South Korea) said
+            sent_terms = terms(text)
+            present = set(sent_terms) if q.kind == "identity" else set(sent_terms) | speaker_terms
+            setting = context_terms(index, row, span)
+            if total:
+                cover = sum(w if t in present or alts.get(t, set()) & present
+                            else CONTEXT_WEIGHT * w if t in setting or alts.get(t, set()) & setting else 0.0
+                            for t, w in weights.items()) / total
+            else:  # "What did X say?": anything X says covers it
+                cover = 1.0 if (by_actor or by_person) else 0.0
+            # Confidence is the evidence that the sentence answers; the bonuses
+            # below only order sentences that are about as good.
+            fit = fits_kind(text, q, passage.speaker)
+            if fit == "fits" and reversed_direction(q, text):
+                fit = "echo"
+            confidence = sim + cover - KIND_PENALTY[fit]
+            score = confidence + _in_order_bonus(topic, sent_terms)
+            if q.people and about_person:
+                score += PERSON_BONUS
+            if q.speech_verbs & set(sent_terms):  # "warned" for "What did X warn about?"
+                score += 0.1
+            out.append(Candidate(row, span, text, score, confidence, passage.speaker))
+    return out
+
+
+def ranked(candidates: list[Candidate]) -> list[Candidate]:
+    return sorted(candidates, key=lambda c: (-c.score, c.row, c.span))
+
+
+def centrality(index: Index, rows: list[int]) -> dict[int, float]:
+    """How central each passage is among `rows`: cosine to their mean. The
+    sentences of a document or of one speaker that are closest to all the others
+    carry its main point."""
+    if not rows:
+        return {}
+    vectors = index.vectors[rows]
+    centre = vectors.mean(axis=0)
+    sims = vectors @ (centre / (np.linalg.norm(centre) or 1.0))
+    return dict(zip(rows, sims.tolist()))
+
+
+def context_terms(index: Index, row: int, span: tuple[int, int]) -> set[str]:
+    """The setting a sentence inherits: its document's headline and lead, and
+    the capitalised names of the few sentences before it."""
+    cache = index.derived.setdefault("setting", {})
+    key = (row, span)
+    if key not in cache:
+        passage = index.passages[row]
+        doc = index.documents[passage.doc_id]
+        lead = index.derived.setdefault("lead", {})
+        if passage.doc_id not in lead:
+            first = sorted(s for r in index.rows_by("doc_id").get(passage.doc_id, [])[:3]
+                           for s in index.passages[r].sentences)[:2]
+            lead[passage.doc_id] = set(terms(doc.title)) | {
+                t for s, e in first for t in terms(" ".join(_capitalised(doc.text[s:e])))}
+        before = doc.text[max(0, span[0] - 600):span[0]]
+        recent = re.split(r"(?<=[.!?”])\s+", before)[-CONTEXT_SENTENCES:]
+        cache[key] = lead[passage.doc_id] | {t for s in recent for t in terms(" ".join(_capitalised(s)))}
+    return cache[key]
+
+
+def _capitalised(text: str) -> list[str]:
+    """Names and places in a sentence: capitalised words after its first."""
+    found = re.findall(r"(?<=[\s(“‘\"'-])[A-Z][\w’'-]*", text)
+    return [w for w in found if not w.isupper() or len(w) > 1]
+
+
+def fits_kind(text: str, q: Question, speaker: str | None = None) -> str:
+    """"fits" when the sentence holds an answer of the kind asked for, beyond
+    the question's own words; "echo" when all it holds of that kind is the
+    question's own; else "none"."""
+    return {True: "fits", False: "none", "echo": "echo"}[_kind_found(_part_about(text, q), q, speaker)]
+
+
+def _part_about(text: str, q: Question) -> str:
+    """The quoted words or the narration around them, whichever holds more of
+    the question's topic: in "Speaking in Parliament, X said: “… troops …”", the
+    answer to "where are the troops" must be in the quote, not "in Parliament"."""
+    pieces = re.split(r"([“\"][^”\"]*[”\"]?)", text)
+    quoted = " ".join(p for p in pieces if p[:1] in "“\"")
+    said = " ".join(p for p in pieces if p and p[:1] not in "“\"")
+    if not quoted.strip() or not said.strip():
+        return text
+    topic = set(q.topic)
+    in_quote, in_said = len(topic & set(terms(quoted))), len(topic & set(terms(said)))
+    return quoted if in_quote > in_said else said if in_said > in_quote else text
+
+
+def _kind_found(text: str, q: Question, speaker: str | None) -> bool | str:
+    kind = q.kind
+    lowered = text.lower()
+    tokens = set(re.findall(r"(?<![\w-])[a-z]+(?![\w-])", lowered))  # not parts of "two-thirds"-like compounds
+    new_tokens = {t for t in tokens if not set(terms(t)) & q.question_terms}
+    if kind == "money":
+        return bool(_MONEY.search(text))
+    if kind == "number":
+        digits = re.findall(r"\d[\d,.]*", text)
+        new = {d for d in digits if d.strip(",.") not in q.text}
+        return bool(new) or bool(new_tokens & _NUMBER_WORDS) or ("echo" if digits else False)
+    if kind == "time":
+        years = re.findall(r"\b(1\d{3}|20\d{2})s?\b", text)
+        new = [y for y in years if y not in q.text]
+        return bool(new) or bool(new_tokens & (_MONTHS | _TIME_WORDS)) or ("echo" if years else False)
+    if kind == "place":
+        places = re.findall(r"\b(?:in|at|from|near|to|into) (?:the )?([A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*)", text)
+        return any(not set(terms(p)) & q.question_terms for p in places) or ("echo" if places else False)
+    if kind == "person":
+        if speaker and not set(terms(speaker)) & q.question_terms:
+            return True
+        return any(not set(terms(w)) & q.question_terms for w in _capitalised(text))
+    return True
+
+
+def reversed_direction(q: Question, text: str) -> bool:
+    """"What is Russia giving North Korea?" against "North Korea … to Russia":
+    two names either side of a verb in the question, the other way round in
+    the sentence."""
+    found = list(re.finditer(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*", q.text))[1:]
+    for a, b in zip(found, found[1:]):
+        between = q.text[a.end():b.start()]
+        verbs = [w for w in re.findall(r"[a-z]+", between) if w not in stopwords() and w not in {"between", "s"}]
+        if not verbs or re.search(r"[,;:]", between):
+            continue  # "Russia and North Korea": no direction
+        at_a, at_b = _position(text, a.group()), _position(text, b.group())
+        return at_a is not None and at_b is not None and at_b < at_a
+    return False
+
+
+def _position(text: str, name: str) -> int | None:
+    country = country_of(name)
+    forms = country.forms if country else (name,)
+    found = [m.start() for f in forms for m in [re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text)] if m]
+    return min(found) if found else None
+
+
+def _states(text: str, forms: tuple[str, ...]) -> bool:
+    """The body named by one of `forms` is the subject of a speech or stance verb:
+    named within a few words before it ("the UK and Germany condemned")."""
+    for m in re.finditer(r"\b(" + "|".join(re.escape(f) for f in forms) + r")\b", text):
+        after = re.findall(r"[\w’'-]+", text[m.end():])[:5]
+        if any(w.lower() in _STANCE_VERBS for w in after):
+            return True
+    return False
+
+
+def _in_order_bonus(topic: list[str], sent_terms: list[str]) -> float:
+    """Topic words that follow each other in the question and in the sentence
+    ("Russia providing") point at the sentence that says it, not one that only
+    shares the words."""
+    pairs = set(zip(sent_terms, sent_terms[1:]))
+    return min(0.2, 0.1 * sum((a, b) in pairs for a, b in zip(topic, topic[1:])))
+
+
+def names(text: str, name: str, person: Person | None = None) -> bool:
+    aliases = person.aliases() if person else [name, name.split()[-1]]
+    return any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", text, re.IGNORECASE) for a in aliases)

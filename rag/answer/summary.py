@@ -1,0 +1,93 @@
+"""Summary: the gist of a document, or of one person's view, in its own sentences.
+
+- "What's the gist of this story?": the document's headline, then its most
+  central sentences: those whose passages are closest to the mean of all its
+  passages, with a small lead bonus because news puts the point first.
+- "Sum up X's position", "In a nutshell, what was X arguing?": X's most central
+  statements, closest to the mean of everything X says.
+- With a topic ("Summarise what was said about South Korea"): the best
+  sentences on it.
+
+Chosen sentences are shown in document order, without near repeats (passages
+more alike than `REPEAT`), up to 700 characters.
+
+Which document: the only one, or the one the best-matching passages come from.
+
+Left out: summaries across several documents, abstractive summaries.
+"""
+
+import numpy as np
+
+from ..retrieval import Hit
+from ..store import Index
+from .question import Question
+from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
+from .scoring import Candidate, centrality, ranked, score_sentences
+
+MAX_SENTENCES = 3
+# Cosine above which two passages say the same thing (the article's repeated
+# "highly likely … troops in Russia" pair is 0.86).
+REPEAT = 0.8
+# Lead bonus for the first passage of a document, falling to 0 at its end.
+LEAD_BONUS = 0.1
+
+
+def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+    who = q.actor or q.people
+    if who:
+        rows = [r for p in who for r in index.rows_by("speaker").get(p.name, [])]
+        if not rows:
+            return f"nothing by {who[0].name} is quoted."
+    elif not hits:
+        return "there is nothing to summarise."
+    else:
+        doc_id = index.passages[hits[0].row].doc_id
+        rows = index.rows_by("doc_id").get(doc_id, [])
+    if q.topic:
+        candidates = [c for c in ranked(score_sentences(q, index, hits, query_vector, rows=rows))
+                      if c.confidence >= q.min_confidence]
+        if not candidates:
+            return "no passage answers this question."
+    else:
+        candidates = _central(index, rows, headline=not who)
+    return _pick(index, candidates, q)
+
+
+def _central(index: Index, rows: list[int], *, headline: bool) -> list[Candidate]:
+    """Sentences ranked by how central their passage is; the headline first."""
+    central = centrality(index, rows)
+    out = []
+    for n, row in enumerate(rows):
+        c = central[row]
+        passage = index.passages[row]
+        doc = index.documents[passage.doc_id]
+        for span in passage.sentences:
+            text = doc.text[span[0]:span[1]]
+            score = c + LEAD_BONUS * (1 - n / len(rows))
+            if headline and n == 0 and text.strip() == doc.title.strip():
+                score += 1.0  # the headline is the writer's own summary
+            out.append(Candidate(row, span, text, score, score, passage.speaker))
+    return ranked(out)
+
+
+def _pick(index: Index, candidates: list[Candidate], q: Question) -> list[Quote]:
+    chosen: list[Candidate] = []
+    used = 0
+    budget = MAX_LONG_ANSWER_CHARS // 2
+    for c in candidates:
+        if len(chosen) == MAX_SENTENCES:
+            break
+        if any(float(index.vectors[c.row] @ index.vectors[o.row]) > REPEAT for o in chosen if o.row != c.row):
+            continue
+        shown = quote(index, c, q.topic, budget=max(budget, MAX_LONG_ANSWER_CHARS - used - 10 * len(chosen)))
+        if used + len(shown.text) + 5 > MAX_LONG_ANSWER_CHARS:
+            continue
+        chosen.append(c)
+        used += len(shown.text) + 5
+    order = sorted(chosen, key=lambda c: (c.row, c.span))
+    quotes, used = [], 0
+    for c in order:
+        shown = quote(index, c, q.topic, budget=MAX_LONG_ANSWER_CHARS - used - 5 * (len(order) - len(quotes)))
+        quotes.append(shown)
+        used += len(shown.text) + 5
+    return quotes

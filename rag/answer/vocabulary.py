@@ -1,0 +1,356 @@
+"""Vocabulary: read a reader's words as the documents' words.
+
+Readers mistype names ("Pistorious"), use another name for a country
+("Britain", "Pyongyang", "DPRK") or another word for the same thing
+("soldiers" where the text says "troops"). `rewrite` turns each word of a
+question that the index has never seen into a word it has, when one clearly
+stands for it, and leaves the rest alone:
+
+1. countries, from a gazetteer (the `countryinfo` package): a country's name,
+   other spellings, capital, demonym and the acronym of its long name all stand
+   for each other ("Moscow" -> "Russia", "British" -> "UK", "DPRK" -> "North Korea");
+2. names the index knows (people, roles, capitalised words), by fuzzy spelling
+   (RapidFuzz): "Healy" -> "Healey", "stirup" -> "Stirrup";
+3. other words, by meaning: the shipped embedding model compares the word with
+   the index's vocabulary ("worldwide" -> "global").
+
+The rewritten question is what retrieval and the answer step see, and what the
+answer reports as understood, so a reader can see how they were read.
+
+Left out: typos in common words shorter than six letters, words split or run
+together, languages other than English, places below the country level.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..retrieval import fold, in_vocabulary, stopwords, terms
+from ..store import Index
+
+# RapidFuzz ratio (0-100) a mistyped name must reach: one wrong, missing or extra
+# letter in a name of five or more letters ("Healy", "Chapmen", "Pistorious")
+# passes; two in a short word ("Seoul"/"South") do not.
+NAME_SIMILARITY = 85
+# Common words are corrected only when longer and closer: short words have too
+# many neighbours one letter away.
+WORD_SIMILARITY = 90
+# Cosine between a reader's word and a word of the documents (all-MiniLM-L6-v2)
+# for one to stand for the other. Looked at on the article's vocabulary: 0.65
+# keeps "worldwide"/"global" (0.72), "legal"/"law" (0.68), "bigger"/"wider"
+# (0.63 is left out), "Britain"/"UK" (0.78), and leaves out "appointed"/
+# "Secretary" (0.62), "Kremlin"/"Russia" (0.47) and "Kim"/"Korea" (0.56), which
+# are not the same thing. Single words embed noisily: stay high.
+MEANING_SIMILARITY = 0.65
+# Words of the documents that stand for each other in a question's topic
+# ("soldiers"/"troops" 0.89). Only lower-case words: names that embed close
+# ("North Korea"/"South Korea" 0.87, "Russia"/"Ukraine" 0.75) are different things.
+SYNONYM_SIMILARITY = 0.8
+# The vocabulary embedded for meaning look-ups: the most frequent words.
+MAX_EMBEDDED_WORDS = 20_000
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:[’'][^\W\d_]+)?", re.UNICODE)
+_QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
+# Numbers and function words have near neighbours by meaning that mean something
+# else ("two" -> "one", "another" -> "other").
+_NOT_CONTENT = set("""
+one two three four five six seven eight nine ten eleven twelve hundred thousand million billion first second
+third another other others every each either neither whether whatever whoever could would might must shall
+""".split())
+
+
+@dataclass(frozen=True)
+class Country:
+    code: str               # ISO 3166 alpha-3
+    forms: tuple[str, ...]  # every name that stands for it, as written
+    capital: str
+    demonym: str
+
+
+@lru_cache(maxsize=1)
+def countries() -> dict[str, Country]:
+    """Folded name -> country, for every name, spelling, capital, demonym and acronym."""
+    import countryinfo
+
+    table: dict[str, Country] = {}
+    for c in countryinfo.all_countries():
+        info = c.info()
+        iso = info.get("ISO") or {}
+        codes = {str(v) for v in iso.values()}
+        capital = info.get("capital") if isinstance(info.get("capital"), str) else ""
+        names = [info.get("name"), *(info.get("altSpellings") or []), capital, info.get("demonym")]
+        names = [n for n in names if isinstance(n, str) and n and n not in codes and n.isascii()]
+        # "Democratic People's Republic of Korea" -> "DPRK"
+        for n in list(names):
+            initials = "".join(w[0] for w in re.findall(r"[A-Z][\w']*", n))
+            if len(initials) >= 3 and len(n.split()) >= 3:
+                names.append(initials)
+        demonym = info.get("demonym") if isinstance(info.get("demonym"), str) else ""
+        country = Country(str(iso.get("alpha3") or info.get("name")), tuple(dict.fromkeys(names)), capital, demonym)
+        for n in country.forms:
+            table.setdefault(fold(n), country)
+    return table
+
+
+def country_of(phrase: str) -> Country | None:
+    return countries().get(fold(phrase.replace("’s", "").replace("'s", "")))
+
+
+@dataclass
+class Lexicon:
+    """What the index's text contains, for matching a reader's words to it."""
+
+    forms: list[str]            # distinct surface words and capitalised phrases, most frequent first
+    names: list[str]            # capitalised ones (and people's names, roles' words)
+    folded_names: list[str]
+    lower: np.ndarray                  # whether each form is a common (lower-case) word
+    vectors: np.ndarray | None = None  # embeddings of forms[:MAX_EMBEDDED_WORDS], built on first use
+
+
+def lexicon(index: Index) -> Lexicon:
+    if "lexicon" not in index.derived:
+        counts: Counter[str] = Counter()
+        capitalised: set[str] = set()
+        for doc in index.documents.values():
+            for sentence in re.split(r"(?<=[.!?”])\s+|\n", f"{doc.title}\n{doc.text}"):
+                found = list(_TOKEN.finditer(sentence))
+                run: list[str] = []
+                for n, m in enumerate([*found, None]):
+                    w = re.sub(r"[’']s$", "", m.group()) if m else ""
+                    # A name runs over plain spaces only: "China, Russia and India" is three.
+                    joined = m is not None and n > 0 and sentence[found[n - 1].end():m.start()] == " "
+                    if run and not joined:
+                        if len(run) > 1:
+                            counts[" ".join(run)] += 1
+                            capitalised.add(" ".join(run))
+                        run = []
+                    if w and w[0].isupper() and n > 0:
+                        run.append(w)
+                        capitalised.add(w)
+                    else:
+                        if len(run) > 1:
+                            counts[" ".join(run)] += 1
+                            capitalised.add(" ".join(run))
+                        run = []
+                    if w and fold(w) not in stopwords():
+                        counts[w if w in capitalised else w.lower()] += 1
+        for people in index.people.values():
+            for person in people:
+                capitalised.update(a for a in person.aliases() if a[:1].isupper())
+        forms = [f for f, _ in counts.most_common()]
+        names = sorted(capitalised)
+        index.derived["lexicon"] = Lexicon(forms, names, [fold(n) for n in names],
+                                           np.array([f.islower() for f in forms], dtype=bool))
+    return index.derived["lexicon"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A question as understood: the rewritten text and what was changed."""
+
+    text: str
+    changes: tuple[tuple[str, str], ...]  # (as typed, as understood)
+
+
+def rewrite(question: str, index: Index, embedder=None) -> Reading:
+    """`question` with unseen words replaced by the documents' words for them.
+
+    `embedder` (the index's model) enables look-ups by meaning; without it only
+    the gazetteer and spelling are used."""
+    from .question import CUE_WORDS, QUESTION_STOP
+
+    lex = lexicon(index)
+    tokens = [(m.start(), m.start() + len(w), w) for m in _TOKEN.finditer(question)
+              for w in [re.sub(r"[’']s$", "", m.group())]]
+    unseen: list[tuple[int, int, str, str | None]] = []  # start, end, words, country form for them
+    i = 0
+    while i < len(tokens):
+        # Country names of several words first: "Great Britain", "Russian Federation".
+        for size in (3, 2, 1):
+            span = tokens[i:i + size]
+            phrase = question[span[0][0]:span[-1][1]] if len(span) == size else ""
+            if phrase and (size == 1 or not all(_known(w, index) for _, _, w in span)) and country_of(phrase):
+                if not _known(phrase, index):
+                    unseen.append((span[0][0], span[-1][1], phrase, _by_country(phrase, index)))
+                i += size
+                break
+        else:
+            start, end, word = tokens[i]
+            if not _known(word, index) and word.lower() not in CUE_WORDS | QUESTION_STOP:
+                unseen.append((start, end, word, None))
+            i += 1
+
+    def in_a_name(start: int, end: int) -> bool:
+        """A capitalised word next to another is part of a name ("Kim Jong Un"): names have no synonyms."""
+        before = question[:start].split()[-1:] if question[:start].strip() and " " in question[:start].strip() else []
+        after = question[end:].split()[:1]
+        return question[start].isupper() and any(w[:1].isupper() and w.lower().strip("?,.") not in _QUESTION_WORDS
+                                                 for w in before + after)
+
+    by_meaning: dict[str, str] = {}
+    if embedder is not None:
+        todo = [w for s, e, w, c in unseen if c is None and not in_a_name(s, e) and not _by_spelling(w, lex)
+                and not region(w) and w.lower() not in _NOT_CONTENT]
+        if todo:
+            asked = set(terms(question))
+            by_meaning = {w: f for w, f in _nearest_by_meaning(todo, index, embedder).items()
+                          if not set(terms(f)) & asked}
+
+    out, changes, pos = [], [], 0
+    for start, end, word, country in unseen:
+        better = (country or _by_spelling(word, lex) or by_meaning.get(word)
+                  or _by_spelling(word, lex, common=True))
+        if better and fold(better) != fold(word):
+            out.append(question[pos:start])
+            out.append(better)
+            changes.append((word, better))
+            pos = end
+    out.append(question[pos:])
+    return Reading("".join(out), tuple(changes))
+
+
+def _known(word: str, index: Index) -> bool:
+    low = word.lower()
+    if low in _QUESTION_WORDS or low in stopwords() or len(word) < 3:
+        return True
+    found = terms(word)
+    return not found or all(in_vocabulary(index, t) for t in found)
+
+
+def _by_country(word: str, index: Index) -> str | None:
+    country = country_of(word)
+    if country is None:
+        return None
+    present = [f for f in country.forms if terms(f) and all(in_vocabulary(index, t) for t in terms(f))]
+    if not present:
+        return None
+    # A demonym for a demonym ("British" -> "UK" only if the text never says
+    # "British"), else the form the documents use most; a capital only when
+    # nothing else is there (London is a city as often as it is the government).
+    demonym = fold(word) == fold(country.demonym)
+    counts = {f: sum(index.derived["df"].get(t, 0) for t in terms(f)) for f in present}
+    return max(present, key=lambda f: (f != country.capital, (f == country.demonym) == demonym, counts[f], -len(f)))
+
+
+def _by_spelling(word: str, lex: Lexicon, *, common: bool = False) -> str | None:
+    from rapidfuzz import fuzz, process
+
+    if common:
+        if len(word) < 6:
+            return None
+        choices, cutoff = [f for f in lex.forms[:MAX_EMBEDDED_WORDS] if f.islower()], WORD_SIMILARITY
+        found = process.extractOne(word.lower(), choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return found[0] if found else None
+    if len(word) < 4:
+        return None
+    found = process.extractOne(fold(word), lex.folded_names, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY)
+    return lex.names[found[2]] if found else None
+
+
+def _nearest_by_meaning(todo: list[str], index: Index, embedder) -> dict[str, str]:
+    lex = lexicon(index)
+    if not len(vectors(index, embedder)):
+        return {}
+    # A word and its bare forms ("affected" -> "affect"): single words embed
+    # closest to the same part of speech.
+    variants = [(w, v) for w in todo for v in dict.fromkeys([w, *_bare(w)])]
+    sims = np.asarray(embedder.encode([v for _, v in variants]), dtype=np.float32) @ lex.vectors.T
+    best_rows: dict[str, np.ndarray] = {}
+    for (word, _), row in zip(variants, sims):
+        best_rows[word] = row if word not in best_rows else np.maximum(best_rows[word], row)
+    found = {}
+    for word, row in best_rows.items():
+        if word.islower():  # a common word stands for a common word, not a name
+            row = np.where(lex.lower[:len(row)], row, -1.0)
+        best = int(row.argmax())
+        if row[best] >= MEANING_SIMILARITY:
+            found[word] = lex.forms[best]
+    return found
+
+
+def _bare(word: str) -> list[str]:
+    """Likely uninflected forms of a word: "affected" -> "affect", "building" -> "build"."""
+    low = word.lower()
+    for suffix, back in (("ing", ""), ("ed", ""), ("ed", "e"), ("es", ""), ("s", "")):
+        if low.endswith(suffix) and len(low) - len(suffix) >= 3:
+            return [low[: -len(suffix)] + back]
+    return []
+
+
+def vectors(index: Index, embedder=None) -> np.ndarray:
+    lex = lexicon(index)
+    if lex.vectors is None:
+        from ..api import _embedder_for
+
+        embedder = embedder or _embedder_for(index)
+        lex.vectors = np.asarray(embedder.encode(lex.forms[:MAX_EMBEDDED_WORDS]), dtype=np.float32)
+    return lex.vectors
+
+
+def synonyms(term: str, index: Index) -> set[str]:
+    """Terms of the documents' common words that mean the same as `term` ("soldier" -> "troop")."""
+    cache = index.derived.setdefault("synonyms", {})
+    if term not in cache:
+        lex = lexicon(index)
+        rows = [i for i, f in enumerate(lex.forms[:MAX_EMBEDDED_WORDS]) if lex.lower[i] and terms(f) == [term]]
+        found: set[str] = set()
+        if rows:
+            vecs = vectors(index)
+            sims = (vecs[rows] @ vecs.T).max(axis=0)
+            for i in np.flatnonzero(sims >= SYNONYM_SIMILARITY):
+                if lex.lower[i]:
+                    found.update(terms(lex.forms[i]))
+        cache[term] = found - {term}
+    return cache[term]
+
+
+@lru_cache(maxsize=1)
+def _regions() -> dict[str, list[Country]]:
+    import countryinfo
+
+    table: dict[str, list[Country]] = {}
+    for c in countryinfo.all_countries():
+        info = c.info()
+        country = country_of(info.get("name") or "")
+        for r in (info.get("region"), info.get("subregion")):
+            if isinstance(r, str) and r and country:
+                table.setdefault(fold(r), []).append(country)
+    return table
+
+
+def region(word: str) -> list[Country]:
+    """The countries of a continent or region ("Asia", "Eastern Europe")."""
+    return _regions().get(fold(word), [])
+
+
+def country_terms(word: str, index: Index) -> set[str]:
+    """Terms of the documents that name the country `word` names ("pyongyang" ->
+    "north", "korea"), or, for "the North", the country whose name it starts
+    and that the documents name ("North Korea")."""
+    country = country_of(word) if word else None
+    if country is None and word[:1].isupper():
+        lex = lexicon(index)
+        named = {country_of(n) for n in lex.names if n.startswith(word + " ") and country_of(n)}
+        if len(named) == 1:
+            country = named.pop()
+    if country is None:
+        return set()
+    return {t for form in country.forms for t in _present(form, index)}
+
+
+def _present(form: str, index: Index) -> list[str]:
+    found = terms(form)
+    return found if found and all(in_vocabulary(index, t) for t in found) else []
+
+
+def region_terms(word: str, index: Index) -> set[str]:
+    """Terms of the documents that name a country of the region `word`."""
+    found: set[str] = set()
+    for country in region(word):
+        for form in country.forms:
+            if form != country.capital and terms(form) and all(in_vocabulary(index, t) for t in terms(form)):
+                found.update(terms(form))
+    return found
