@@ -26,7 +26,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import rag  # noqa: E402
 from rag.chunking import paragraphs  # noqa: E402
 from rag.config import MAX_FILE_BYTES  # noqa: E402
-from rag.conversation import Turn, understand  # noqa: E402
 from rag.documents import SUPPORTED_SUFFIXES  # noqa: E402
 
 EXAMPLES = [
@@ -49,12 +48,12 @@ CSS = """
 
 @dataclass
 class Session:
-    """What one browser session owns: its uploads, their index, its turns."""
+    """What one browser session owns: its uploads, their index, the questions asked."""
 
     directory: Path | None = None
     uploads: list[rag.Document] = field(default_factory=list)
     index: rag.Index | None = None
-    turns: list[Turn] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)  # as typed: rag.ask reads follow-ups against them
 
     def close(self) -> None:
         if self.directory:
@@ -116,15 +115,15 @@ def build_app(index_dir: str | None = None):
         index = index_for(session)
         try:
             asked = rag.check_question(message)
-            question = understand(asked, session.turns, index)
-            answer = rag.ask(question, index)
+            answer = rag.ask(asked, index, history=session.asked)
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
             history.append({"role": "assistant", "content": _md(reply)})
             yield history, "", gr.update(), session
             return
-        session.turns = (session.turns + [Turn(question, answer)])[-10:]
-        prefix = f"*Understood as: {_md(question)}*\n\n" if question != asked else ""
+        # The answer's question is as understood: follow-up made whole, typos and other names mended.
+        session.asked = (session.asked + [asked])[-rag.api.MAX_HISTORY:]
+        prefix = f"*Understood as: {_md(answer.question)}*\n\n" if answer.question != asked else ""
         history.append({"role": "assistant", "content": prefix})
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat

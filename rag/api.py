@@ -18,6 +18,9 @@ from .errors import QuestionError
 from .retrieval import search
 from .embedding import Embedder, embedder_for
 
+# Earlier questions a follow-up is read against (the page keeps as many).
+MAX_HISTORY = 5
+
 _lock = threading.Lock()
 _opened: dict[Path, tuple[int, store.Index]] = {}
 
@@ -61,28 +64,37 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
 
     `history` is the user's earlier questions in this conversation, oldest
     first: a follow-up ("And what did he say about Europe?") is read in their
-    frame, as the chat page does. `Answer.question` is the question as understood."""
+    frame, as the chat page does. `Answer.question` is the question as
+    understood: follow-up made whole, typos and other names mended."""
     question = check_question(question)
     opened = load_index(index)
-    if history:
-        question = _understood(question, history, opened, answerer)
-    embedder = _embedder_for(opened)
-    question = rewrite(question, opened, embedder).text
-    query_vector = embedder.encode([question])[0]
-    hits = search(opened, question, n=50, query_vector=query_vector)
-    return (answerer or ExtractiveAnswerer())(question, opened, hits, query_vector)
-
-
-def _understood(question: str, history, index: store.Index, answerer: Answerer | None) -> str:
-    from .conversation import Turn, understand
+    if not history:
+        return _answer(question, opened, answerer)
+    from .conversation import Turn, fallback, understand
 
     if isinstance(history, str) or not all(isinstance(h, str) for h in history):
         raise QuestionError("history must be a list of the earlier questions, oldest first")
     turns: list[Turn] = []
-    for earlier in history[-5:]:  # the page keeps no longer memory either
-        earlier = understand(check_question(earlier), turns, index)
-        turns.append(Turn(earlier, ask(earlier, index, answerer=answerer)))
-    return understand(question, turns, index)
+    for earlier in history[-MAX_HISTORY:]:
+        earlier = understand(check_question(earlier), turns, opened)
+        turns.append(Turn(earlier, _answer(earlier, opened, answerer)))
+    understood = understand(question, turns, opened)
+    answer = _answer(understood, opened, answerer)
+    if answer.abstained and (alt := fallback(question, turns, opened)) and alt != understood:
+        # "What about X?" in a frame that does not fit X: what X said, if anything.
+        second = _answer(alt, opened, answerer)
+        return second if not second.abstained else answer
+    return answer
+
+
+def _answer(question: str, index: store.Index, answerer: Answerer | None) -> Answer:
+    embedder = _embedder_for(index)
+    # The embedding reads a typo or "Moscow" for "Russia" well enough; the
+    # rewritten words are for BM25 and the answer step, and cost no second encode.
+    query_vector = embedder.encode([question])[0]
+    question = rewrite(question, index, embedder).text
+    hits = search(index, question, n=50, query_vector=query_vector)
+    return (answerer or ExtractiveAnswerer())(question, index, hits, query_vector)
 
 
 def check_question(question) -> str:

@@ -8,8 +8,9 @@ into one that stands alone, so the rest of the pipeline needs no memory:
 - when the question names nobody, "he/him/his" or "she/her" become the person
   the last turn was about (the person it named, else the speaker it quoted),
   if that person's gender, when known, fits the pronoun;
-- "What about X?" takes the last question and puts X where its topic was
-  ("… say about international law?" -> "… say about X?").
+- "What about X?" takes the last question and puts X where its person was, if
+  X is a person ("What did Healey say about …?" -> "What did X say about …?"),
+  else where its topic was ("… say about international law?" -> "… say about X?").
 
 A question that already names someone, or has no earlier turn, is left as is.
 
@@ -39,20 +40,27 @@ def understand(question: str, previous: Sequence[Turn], index: Index) -> str:
     question = question.strip()
     bare = re.sub(r"^(and|so|also|but)\b[\s,]*", "", question, flags=re.IGNORECASE)
     bare = bare[:1].upper() + bare[1:] if bare else question
+    about = re.fullmatch(r"(?:what|how) about (.+?)\??", bare, flags=re.IGNORECASE)
+    if previous and about:
+        topic, last = about.group(1), previous[-1]
+        named_now, named_then = named_people(topic, index), named_people(last.question, index)
+        if named_now and named_then:  # someone new in the same frame: swap the person
+            (start, end) = named_then[0][1]
+            return f"{last.question[:start]}{topic}{last.question[end:]}"
+        if named_now:
+            return bare
+        earlier = re.match(r"(.* about )(.+?)(\?)?$", last.question)
+        if earlier:
+            return f"{earlier.group(1)}{topic}?"
+        subject = _subject(last, index)
+        if subject:
+            return f"What did {subject.name} say about {topic}?"
+        return bare
+
     if not previous or named_people(bare, index):
         return bare
     last = previous[-1]
     subject = _subject(last, index)
-
-    about = re.fullmatch(r"(?:what|how) about (.+?)\??", bare, flags=re.IGNORECASE)
-    if about:
-        topic = about.group(1)
-        earlier = re.match(r"(.* about )(.+?)(\?)?$", last.question)
-        if earlier:
-            return f"{earlier.group(1)}{topic}?"
-        if subject:
-            return f"What did {subject.name} say about {topic}?"
-        return bare
 
     if subject is None:
         return bare
@@ -65,6 +73,19 @@ def understand(question: str, previous: Sequence[Turn], index: Index) -> str:
         return f"{subject.name}’s" if possessive else subject.name
 
     return re.sub(r"\b(he|him|his|she|her)\b", replace, bare, count=1, flags=re.IGNORECASE)
+
+
+def fallback(question: str, previous: Sequence[Turn], index: Index) -> str | None:
+    """What to ask instead when "What about X?" in the last question's frame has
+    no answer: what X said ("What point did Y put to the Lords?" does not fit the
+    minister who answered it)."""
+    bare = re.sub(r"^(and|so|also|but)\b[\s,]*", "", question.strip(), flags=re.IGNORECASE)
+    about = re.fullmatch(r"(?:what|how) about (.+?)\??", bare, flags=re.IGNORECASE)
+    # Not when the frame names a topic: "What did Y say about Z?" then "What about X?"
+    # asks about Z, and if X said nothing about Z, that is the answer.
+    if previous and about and named_people(about.group(1), index) and " about " not in previous[-1].question:
+        return f"What did {about.group(1)} say?"
+    return None
 
 
 def _subject(turn: Turn, index: Index) -> Person | None:

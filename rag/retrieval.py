@@ -69,13 +69,18 @@ def words(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content terms: the vocabulary BM25 and answers share."""
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=65536)  # the answer step asks for the same sentences' and words' terms again and again
+def _terms(text: str) -> tuple[str, ...]:
     tokens = []
     for w in words(text):
         for part in fold(w).replace("’", "'").split("-"):
             # Single digits are as common as stop words; "1,500" or "2006" are not.
             if part and part not in stopwords() and not (part.isdigit() and len(part) < 2):
                 tokens.append(part)
-    return _stemmer().stemWords(tokens)
+    return tuple(_stemmer().stemWords(tokens))
 
 
 def lexical_index(index: Index):

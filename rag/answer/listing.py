@@ -14,6 +14,8 @@ Left out: counting ("how many people were quoted"), items spread over more
 than three sentences.
 """
 
+import re
+
 import numpy as np
 
 from ..retrieval import Hit, terms
@@ -52,10 +54,18 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
 
 
 def _items(text: str, q: Question) -> set[str]:
-    """What a sentence adds to a list: names for lists of places, else content words."""
+    """What a sentence adds to a list: countries for lists of countries, names
+    for lists of other places, else content words."""
+    if q.list_of == "countries":
+        return {c.code for w in _names_in(text) if (c := country_of(w, capitals=False))} - {
+            c.code for w in _names_in(q.text) if (c := country_of(w, capitals=False))}
     if q.list_of == "places":
         return {t for w in _capitalised(text) for t in terms(w)} - q.question_terms
     return set(terms(text)) - q.question_terms
+
+
+def _names_in(text: str) -> list[str]:
+    return re.findall(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*", text)
 
 
 def _people_quoted(q: Question, index: Index, hits: list[Hit]) -> list[Quote] | str:
@@ -68,7 +78,9 @@ def _people_quoted(q: Question, index: Index, hits: list[Hit]) -> list[Quote] | 
         for row in by_doc.get(doc_id, []):
             passage = index.passages[row]
             person = people.get(passage.speaker or "")
-            if person is None or country_of(person.name) or person.name in first:
+            # A country ("…, says UK") or a plural ("the UK and German defence ministers") is not a person quoted.
+            plural = any(w[:1].islower() and w not in ("of", "de", "von", "van", "der", "al", "bin") for w in person.name.split()) if person else False
+            if person is None or country_of(person.name) or plural or person.name in first:
                 continue
             # Their introduction: the first of their sentences that names them.
             mine = [r for r in index.rows_by("speaker").get(person.name, []) if index.passages[r].doc_id == doc_id]

@@ -48,8 +48,9 @@ _OVERVIEW = re.compile(
     r"\b(gist|summar(?:y|ise|ize|ising|izing)|sum\s+(?:\w+\s+){0,3}?up|nutshell|overview|tl;?\s?dr|in\s+brief|"
     r"main\s+(?:points?|idea|message|argument)|key\s+(?:points?|takeaways?|messages?)|"
     r"what(?:'s|’s|\s+is|\s+was)\s+(?:this|the)\s+(?:story|article|piece|report|document|text)\s+about)\b", re.I)
-_COMPARISON = re.compile(r"\b(compare[ds]?|comparison|compared|differ(?:s|ed|ence|ences|ent)?|contrast(?:s|ed)?|"
-                         r"versus|vs\.?|similar(?:ly|ity)?|alike)\b", re.I)
+_COMPARISON = re.compile(r"\b(compare[ds]?|comparison|compared|contrast(?:s|ed)?|versus|vs\.?)\b", re.I)
+# "How did X's view differ from Y's?" is a comparison; "the age difference between X and Y" a fact.
+_DIFFERENCE = re.compile(r"\b(differ(?:s|ed|ence|ences|ent)?|similar(?:ly|ity)?|alike)\b", re.I)
 _QUOTED = re.compile(r"^\s*(?:who|which\s+(?:people|persons|officials|ministers|experts))\b.*\b("
                      r"quoted|quotes|quote|cited|spoke|speaks|speak|interviewed|comment(?:s|ed)?|"
                      r"mentioned|named|featured|appear(?:s|ed)?)\b", re.I)
@@ -57,6 +58,7 @@ _LIST = re.compile(r"^\s*(?:\w+\s+){0,2}?(?:which|what)\s+(?:(?:other|different|
                    r"(\w+?)(s|ies|es)(?:'|’)?\s", re.I)
 _NOT_PLURAL = {"is", "was", "has", "does", "this", "its", "thi", "ha", "i", "wa", "doe", "it", "s",
                "ye", "u", "plu", "new", "les", "clas", "proces", "busines", "pres", "addres", "progres"}
+_COUNTRY_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments)\b", re.I)
 _PLACE_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments|capitals|cities|places|regions)\b", re.I)
 # Words about a question's form, not its topic: never rewritten, never topic.
 CUE_WORDS = frozenset("""
@@ -68,7 +70,7 @@ position stance arguing argue argued framing frame framed me
 # Nouns and verbs that ask for what someone said or thought.
 _SPEECH_NOUNS = set("""
 view views position stance reaction response verdict point argument remarks comments comment message
-words claim claims warning accusation accusations charges opinion take framing
+words claim claims warning accusation accusations charges opinion framing
 """.split())
 PARTS_SPLIT = re.compile(
     r"(?:,\s*(?:and|but)\s+|\s+and\s+(?=(?:what|who|whom|whose|when|where|why|how|which)\b)|;\s*|\?\s+)"
@@ -151,6 +153,8 @@ def _alias_table(index: Index) -> tuple[dict[str, list[Person]], int]:
                     continue  # "…, says UK": a country is asked about as a body, not a person
                 for alias in person.aliases():
                     key = " ".join(_TOKEN.findall(fold(alias)))
+                    if key in stopwords() or key in _QUESTION_WORDS:
+                        continue  # "When" at the start of a sentence is not a name
                     # A one-word role ("President") names too many people to narrow a question down.
                     if key and not (alias == person.role and " " not in key):
                         table.setdefault(key, []).append(person)
@@ -178,21 +182,29 @@ def _described(question: str, tokens, taken, index: Index):
     role's last word must be there, with one more of its words, and no other
     country than the role's."""
     canon = [_canonical(t) for t, _, _ in tokens]
-    for people in index.people.values():
-        for person in people:
-            role = [_canonical(w) for w in person.role.split()]
-            role = [r for r in role if r]
-            if len(role) < 2:
-                continue
-            role_countries = {r for r in role if r.isupper()}
-            for i, c in enumerate(canon):
-                if c != role[-1] or taken[i]:
-                    continue
-                window = [canon[j] for j in range(max(0, i - 3), i + 1)]
-                countries = {w for w in window if w.isupper()}
-                # "Britain's defence minister" is not the German defence minister.
-                if len(set(window) & set(role)) >= 2 and not (role_countries and countries - role_countries):
-                    yield person, (tokens[max(0, i - 3)][1], tokens[i][2])
+    roles = _roles(index)
+    for i, c in enumerate(canon):
+        if taken[i] or c not in roles:
+            continue
+        window = [canon[j] for j in range(max(0, i - 3), i + 1)]
+        countries = {w for w in window if w.isupper()}
+        for person, role, role_countries in roles[c]:
+            # "Britain's defence minister" is not the German defence minister.
+            if len(set(window) & role) >= 2 and not (role_countries and countries - role_countries):
+                yield person, (tokens[max(0, i - 3)][1], tokens[i][2])
+
+
+def _roles(index: Index) -> dict[str, list[tuple[Person, set[str], set[str]]]]:
+    """Role head word -> (person, role words, role countries), for roles of two words or more."""
+    if "roles" not in index.derived:
+        table: dict[str, list] = {}
+        for people in index.people.values():
+            for person in people:
+                role = [r for r in (_canonical(w) for w in person.role.split()) if r]
+                if len(role) >= 2:
+                    table.setdefault(role[-1], []).append((person, set(role), {r for r in role if r.isupper()}))
+        index.derived["roles"] = table
+    return index.derived["roles"]
 
 
 def read_question(question: str, index: Index) -> Question:
@@ -203,7 +215,7 @@ def read_question(question: str, index: Index) -> Question:
     for _, (s, e) in named:
         name_terms.update(terms(question[s:e]))
 
-    form = _form(question)
+    form = _form(question, people)
     kind = _answer_kind(lowered) if form == "factoid" else None
     content = " ".join(w for w in words(question) if w.lower() not in QUESTION_STOP and w.lower() not in CUE_WORDS
                        and w.lower() not in _SPEECH_NOUNS)
@@ -233,14 +245,16 @@ def read_question(question: str, index: Index) -> Question:
     if q.speech or form in ("overview", "comparison"):
         _read_actor(q, named, index)
     if form == "list":
-        q.list_of = "people" if _QUOTED.search(question) else "places" if _PLACE_LISTS.search(question) else None
+        q.list_of = ("people" if _QUOTED.search(question) else "countries" if _COUNTRY_LISTS.search(question)
+                     else "places" if _PLACE_LISTS.search(question) else None)
     return q
 
 
-def _form(question: str) -> str:
+def _form(question: str, people: list[Person]) -> str:
     if _OVERVIEW.search(question):
         return "overview"
-    if _COMPARISON.search(question):
+    if _COMPARISON.search(question) or (_DIFFERENCE.search(question) and (
+            len(people) >= 2 or re.match(r"\W*how\b", question, re.I))):
         return "comparison"
     if _QUOTED.search(question):
         return "list"
@@ -257,7 +271,11 @@ def _read_actor(q: Question, named, index: Index) -> None:
     subject of its speech verb, owner of its "reaction", or after "according to"."""
     text = q.text
     spans = []
-    m = re.search(r"\b(?:did|does|do|has|have|is|was|were|will|would)\s+(.+?)\s+(?:\w+ly\s+)?(\w+)\b", text, re.I)
+    m = re.search(r"\b(?:did|does|do|has|have|is|was|were|will|would)\s+((?:[\w’'-]+\s+){0,5}?[\w’'-]+)\s+"
+                  r"(?:\w+ly\s+)?(say|tell|think|believe|describe|react|respond|reply|feel|see|view|argue|claim|"
+                  r"warn|mention|call|suggest|state|explain|add|comment|predict|insist|announce|note)\b", text, re.I)
+    if m is None:
+        m = re.search(r"\b(?:did|does|do|has|have|is|was|were|will|would)\s+(.+?)\s+(?:\w+ly\s+)?(\w+)\b", text, re.I)
     subject = re.match(r"(?:did|does|do|has|have|is|was|were|will|would)\s+(?:the\s+)?", text, re.I)
     first = [span for _, span in named if subject and span[0] == subject.end()]
     if first:
@@ -279,7 +297,7 @@ def _read_actor(q: Question, named, index: Index) -> None:
         for s, e in spans:
             for w in re.findall(r"[A-Z]\w+(?:\s+[A-Z]\w+)*", text[s:e]):
                 country = country_of(w)
-                if country or (w.lower() not in _QUESTION_WORDS and in_vocabulary(index, _canonical(w))):
+                if country or (w.lower() not in _QUESTION_WORDS and _canonical(w) and in_vocabulary(index, _canonical(w))):
                     q.actor_bodies.append(country.forms if country else (w,))
     if not q.actor and not q.actor_bodies and q.speech:
         q.actor = list(q.people)

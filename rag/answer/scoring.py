@@ -105,8 +105,9 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
         for span in passage.sentences:
             text = doc.text[span[0]:span[1]]
             about_person = by_person or any(names(text, p.name, p) for p in q.people)
-            if q.speech and actor and not (by_actor or any(names(text, p.name, p) for p in actor)):
-                continue  # "What did X say …": only X's words, or words about X, will do
+            if q.speech and actor and not (by_actor or (passage.speaker is None
+                                                        and any(names(text, p.name, p) for p in actor))):
+                continue  # "What did X say …": only X's words, or narration about X, will do
             if q.speech and q.actor_bodies and not q.actor and not any(
                     _states(text, f) or passage.speaker in f for f in q.actor_bodies):
                 continue  # "Seoul's reaction": only what Seoul (South Korea) said
@@ -173,7 +174,7 @@ def context_terms(index: Index, row: int, span: tuple[int, int]) -> set[str]:
 def _capitalised(text: str) -> list[str]:
     """Names and places in a sentence: capitalised words after its first."""
     found = re.findall(r"(?<=[\s(“‘\"'-])[A-Z][\w’'-]*", text)
-    return [w for w in found if not w.isupper() or len(w) > 1]
+    return [w for w in found if (not w.isupper() or len(w) > 1) and w.lower() not in stopwords()]
 
 
 def fits_kind(text: str, q: Question, speaker: str | None = None) -> str:
@@ -214,23 +215,32 @@ def _kind_found(text: str, q: Question, speaker: str | None) -> bool | str:
         return bool(new) or bool(new_tokens & (_MONTHS | _TIME_WORDS)) or ("echo" if years else False)
     if kind == "place":
         places = re.findall(r"\b(?:in|at|from|near|to|into) (?:the )?([A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*)", text)
-        return any(not set(terms(p)) & q.question_terms for p in places) or ("echo" if places else False)
+        if any(not set(terms(p)) & q.question_terms for p in places):
+            return True
+        # "Where in Russia …?": a sentence that names Russia and no other place only echoes the question.
+        within = re.search(r"\bwhere\b[^?]*?\bin (?:the )?([A-Z][\w’'-]+)", q.text, re.I)
+        named = within and set(terms(within.group(1))) & set(terms(text))
+        return "echo" if places or named else False
     if kind == "person":
         if speaker and not set(terms(speaker)) & q.question_terms:
             return True
-        return any(not set(terms(w)) & q.question_terms for w in _capitalised(text))
+        # The first word counts too: "Sanders was his top receiver".
+        return any(not set(terms(w)) & q.question_terms for w in _capitalised(" " + text))
     return True
 
 
 def reversed_direction(q: Question, text: str) -> bool:
     """"What is Russia giving North Korea?" against "North Korea … to Russia":
-    two names either side of a verb in the question, the other way round in
-    the sentence."""
-    found = list(re.finditer(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*", q.text))[1:]
+    two countries or people either side of a verb in the question, the other
+    way round in the sentence. Names of other things, and passives ("invaded
+    by"), say nothing about direction."""
+    found = [m for m in re.finditer(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*", q.text)][1:]
+    people = {p.name for p in q.people} | {a for p in q.people for a in p.aliases()}
+    found = [m for m in found if country_of(m.group()) or m.group() in people]
     for a, b in zip(found, found[1:]):
-        between = q.text[a.end():b.start()]
-        verbs = [w for w in re.findall(r"[a-z]+", between) if w not in stopwords() and w not in {"between", "s"}]
-        if not verbs or re.search(r"[,;:]", between):
+        between = re.findall(r"[\w’'-]+|[,;:]", q.text[a.end():b.start()])
+        verbs = [w for w in between if w.lower() not in stopwords()]
+        if not verbs or len(between) > 3 or "by" in between or set(between) & {",", ";", ":"}:
             continue  # "Russia and North Korea": no direction
         at_a, at_b = _position(text, a.group()), _position(text, b.group())
         return at_a is not None and at_b is not None and at_b < at_a

@@ -23,7 +23,7 @@ together, languages other than English, places below the country level.
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -95,8 +95,13 @@ def countries() -> dict[str, Country]:
     return table
 
 
-def country_of(phrase: str) -> Country | None:
-    return countries().get(fold(phrase.replace("’s", "").replace("'s", "")))
+def country_of(phrase: str, *, capitals: bool = True) -> Country | None:
+    """The country a name stands for; with `capitals=False`, not by its capital
+    ("London" is a city in a list of countries)."""
+    country = countries().get(fold(phrase.replace("’s", "").replace("'s", "")))
+    if country and not capitals and fold(phrase) == fold(country.capital):
+        return None
+    return country
 
 
 @dataclass
@@ -108,6 +113,7 @@ class Lexicon:
     folded_names: list[str]
     lower: np.ndarray                  # whether each form is a common (lower-case) word
     vectors: np.ndarray | None = None  # embeddings of forms[:MAX_EMBEDDED_WORDS], built on first use
+    asked: dict[str, np.ndarray] = field(default_factory=dict)  # embeddings of readers' words, kept
 
 
 def lexicon(index: Index) -> Lexicon:
@@ -199,8 +205,13 @@ def rewrite(question: str, index: Index, embedder=None) -> Reading:
             by_meaning = {w: f for w, f in _nearest_by_meaning(todo, index, embedder).items()
                           if not set(terms(f)) & asked}
 
+    # The noun after "which"/"what" names the kind of answer ("which nations"):
+    # reworded, it would no longer say that a list of nations is wanted.
+    typed = re.match(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", question, re.I)
     out, changes, pos = [], [], 0
     for start, end, word, country in unseen:
+        if typed and start == typed.start(1) and country is None:
+            continue
         better = (country or _by_spelling(word, lex) or by_meaning.get(word)
                   or _by_spelling(word, lex, common=True))
         if better and fold(better) != fold(word):
@@ -257,7 +268,10 @@ def _nearest_by_meaning(todo: list[str], index: Index, embedder) -> dict[str, st
     # A word and its bare forms ("affected" -> "affect"): single words embed
     # closest to the same part of speech.
     variants = [(w, v) for w in todo for v in dict.fromkeys([w, *_bare(w)])]
-    sims = np.asarray(embedder.encode([v for _, v in variants]), dtype=np.float32) @ lex.vectors.T
+    new = [v for _, v in variants if v not in lex.asked]
+    if new:  # a chat asks about the same things again: each word is embedded once per index
+        lex.asked.update(zip(new, np.asarray(embedder.encode(new), dtype=np.float32)))
+    sims = np.stack([lex.asked[v] for _, v in variants]) @ lex.vectors.T
     best_rows: dict[str, np.ndarray] = {}
     for (word, _), row in zip(variants, sims):
         best_rows[word] = row if word not in best_rows else np.maximum(best_rows[word], row)

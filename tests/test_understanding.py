@@ -1,0 +1,205 @@
+"""Questions in a reader's own words: typos, other names, summaries, lists,
+comparisons, multi-part questions and follow-ups, answered with the real model.
+
+None of these questions is in the evaluation sets; the README shows the same kinds."""
+
+import json
+import re
+
+import pytest
+
+import rag
+from rag import Document
+from rag.answer.question import parts, read_question
+from rag.answer.vocabulary import rewrite
+
+from .conftest import ARTICLE
+from .test_answers import DATA
+
+LAW = ("German defence minister Boris Pistorius said “we are checking the implications with regard to "
+       "international law” of the development but “it is a kind of escalation”.")
+
+
+def quoted_sentences(answer):
+    """Each cited piece of an answer: (citation number, text that must be in that source)."""
+    pieces = []
+    for sentence, n in re.findall(r"(.+?) \[(\d+)\]\s*", answer.text):
+        sentence = re.sub(r" — [^“”]+$", "", sentence)
+        pieces += [(int(n), part.strip()) for part in sentence.split("…") if part.strip()]
+    return pieces
+
+
+# --- names and other words -------------------------------------------------
+
+
+@pytest.mark.parametrize("typed, understood", [
+    ("What did Pistorious say about international law?", "What did Pistorius say about international law?"),
+    ("what did baroness chapmann say about ukraine?", "what did baroness Chapman say about ukraine?"),
+    ("What is Moscow providing?", "What is Russia providing?"),
+    ("How many DPRK troops are involved?", "How many North Korea troops are involved?"),
+    ("What did Britain's Defence Secretary say?", "What did UK's Defence Secretary say?"),
+    ("Is the worldwide conflict getting closer?", "Is the global conflict getting closer?"),
+    ("What did Kim Jong Un say?", "What did Kim Jong Un say?"),  # a name nothing stands for stays as typed
+    ("Was sagte Pistorius über das Völkerrecht?", "Was sagte Pistorius über das Völkerrecht?"),
+    ("", ""),
+])
+def test_unseen_words_read_as_the_documents_words(article_index, typed, understood):
+    assert rewrite(typed, article_index, article_index.derived["embedder"]).text == understood
+
+
+def test_answer_says_how_the_question_was_read(article_index):
+    answer = rag.ask("What did Pistorious say about international law?", article_index)
+    assert answer.question == "What did Pistorius say about international law?"
+    assert answer.text == f"{LAW} [1]"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("What is Moscow providing?",
+     "“Russia providing… technical systems and oil and gas and so on, does have an impact, for example, for the "
+     "security of South Korea. — Boris Pistorius [1]"),
+    ("What did Britain's Defence Secretary say about the Indo-Pacific?",
+     "“There is an indivisible link with security concerns in the Indo-Pacific as well.” — John Healey [1]"),
+    ("What did Baroness Chapmann say about Ukraine?",
+     "In response, foreign minister Baroness Chapman of Darlington agreed and added: “The defence of Ukraine is the "
+     "defence of Europe.” [1]"),
+])
+def test_other_names_and_typos_are_answered(article_index, question, expected):
+    assert rag.ask(question, article_index).text == expected
+
+
+@pytest.mark.parametrize("question, why", [
+    ("What did Kim Jong Un say?", "they never mention “Kim Jong Un”."),
+    ("What did Seoul say about the deployment?", "nothing by or about South Korea answers this."),
+    ("Where in Russia are the troops?", "no passage answers this question."),
+    ("What did Healey say about international law?", "no passage answers this question."),
+])
+def test_refuses_when_only_the_words_are_there(article_index, question, why):
+    answer = rag.ask(question, article_index)
+    assert answer.abstained and answer.text == f"The documents don't say: {why}"
+
+
+# --- kinds of question -----------------------------------------------------
+
+
+@pytest.mark.parametrize("question, form, kind", [
+    ("What's the gist of this article?", "overview", None),
+    ("Sum up Healey's position for me.", "overview", None),
+    ("Who is quoted?", "list", None),
+    ("Which countries did Pistorius name?", "list", None),
+    ("Compare what Healey and Pistorius said about escalation.", "comparison", None),
+    ("How much does the ferry cost?", "factoid", "money"),
+    ("During which years did Stirrup serve?", "factoid", "time"),
+    ("Which city hosted the press conference?", "factoid", "place"),
+    ("Who is Lord Stirrup?", "factoid", "identity"),
+    ("Who condemned the move?", "factoid", "person"),
+])
+def test_question_forms_and_kinds(article_index, question, form, kind):
+    q = read_question(question, article_index)
+    assert (q.form, q.kind) == (form, kind)
+
+
+def test_summary_of_the_article_is_its_headline_and_central_sentences(article_index):
+    answer = rag.ask("What's the gist of this article?", article_index)
+    assert [(c.start, c.end) for c in answer.citations] == [(0, 77), (578, 748), (1048, 1177)]
+    assert answer.text.startswith("North Korean troops in Russia would be sign of Putin’s ‘desperation’, says UK [1] ")
+    assert len(answer.text) <= 700
+
+
+def test_summary_of_one_person_is_their_own_words(article_index):
+    answer = rag.ask("Summarise what Lord Stirrup said.", article_index)
+    assert [c.speaker for c in answer.citations] == ["Lord Stirrup", "Lord Stirrup"]
+    assert "evidence that the pressure is far from one-sided?”" in answer.text  # the point of a long sentence kept
+    assert "sustained resolve on the part of the West" in answer.text and len(answer.text) <= 700
+
+
+def test_list_of_people_quoted_names_each_once(article_index):
+    answer = rag.ask("Who is quoted in the article?", article_index)
+    assert [c.speaker for c in answer.citations] == [
+        "John Healey", "Boris Pistorius", "Lord Stirrup", "Baroness Chapman of Darlington"]
+    assert len(answer.text) <= 700
+
+
+def test_list_of_countries_takes_every_sentence_that_adds_one(article_index):
+    answer = rag.ask("Which countries did Pistorius mention?", article_index)
+    assert answer.text.startswith(
+        "That had a knock-on effect for relationships between China, Russia and India, he suggested. "
+        "— Boris Pistorius [1] ")
+    assert "South Korea" in answer.text and "London" not in answer.text
+
+
+def test_comparison_quotes_each_side(article_index):
+    answer = rag.ask("Compare what Healey and Pistorius said about escalation.", article_index)
+    assert answer.text == (
+        "Mr Healey said both the UK and Germany condemned the move by Pyongyang as a “potential escalation”. [1] "
+        f"{LAW} [2]")
+
+
+def test_multi_part_question_answers_each_part_in_order(article_index):
+    assert parts("Who is Lord Stirrup, and what did he say the West needs?") == [
+        "Who is Lord Stirrup?", "What did he say the West needs?"]
+    answer = rag.ask("Who is Lord Stirrup, and what did he say the West needs?", article_index)
+    assert [(c.start, c.end) for c in answer.citations] == [(2514, 2898), (2899, 3081)]
+    assert answer.text.endswith("“Does this not underscore the importance of sustained resolve on the part of the "
+                                "West?” — Lord Stirrup [2]")
+
+
+def test_a_part_the_documents_do_not_answer_is_said_so(article_index):
+    answer = rag.ask("Who is Lord Stirrup, and when was he born?", article_index)
+    assert not answer.abstained
+    assert answer.text.endswith("The documents don't say what was asked in “When was Lord Stirrup born?”.")
+
+
+def test_direction_of_a_question_counts(article_index):
+    answer = rag.ask("What is North Korea giving Russia?", article_index)
+    assert answer.citations[0].text == "“We know that North Korea have been providing weapons and ammunition to Russia."
+    answer = rag.ask("What is Moscow providing to Pyongyang?", article_index)
+    assert answer.citations[0].text.startswith("“Russia providing… technical systems and oil and gas")
+
+
+def test_kind_of_answer_must_be_beyond_the_question(tmp_path, embedder):
+    text = ("Town hall renovation\n\nThe renovation of the town hall starts on 3 March 2025 and will take eight "
+            "months. The council said the work would be paid for from the harbour fund.\n")
+    index = rag.build_index([Document(id="notice.txt", text=text)], tmp_path / "ix", embedder=embedder)
+    assert rag.ask("How much does the renovation cost?", index).abstained  # dates are not an amount
+    answer = rag.ask("When does the renovation of the town hall start?", index)
+    assert answer.text.startswith("The renovation of the town hall starts on 3 March 2025")
+
+
+# --- conversation ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("history, question, understood", [
+    (["What did Pistorius say about international law?"], "And what about Healey?",
+     "What did Healey say about international law?"),
+    (["What point did Lord Stirrup put to peers?"], "What about Baroness Chapman?",
+     "What point did Baroness Chapman put to peers?"),
+    (["What did Pistorius say about international law?"], "And what did he say about South Korea?",
+     "What did Boris Pistorius say about South Korea?"),
+])
+def test_follow_ups_take_the_frame_of_the_last_question(article_index, history, question, understood):
+    assert rag.ask(question, article_index, history=history).question == understood
+
+
+def test_history_must_be_a_list_of_questions(article_index):
+    with pytest.raises(rag.QuestionError, match="history must be a list"):
+        rag.ask("And what about Healey?", article_index, history="What did Pistorius say?")
+
+
+# --- honesty over both evaluation sets -------------------------------------
+
+
+@pytest.mark.parametrize("name", ["article_dev.jsonl", "article_natural_dev.jsonl"])
+def test_every_answer_sentence_is_in_its_cited_source(article_index, name):
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        answer = rag.ask(case["question"], article_index, history=case.get("history"))
+        if answer.abstained:
+            assert answer.text.startswith("The documents don't say") and answer.citations == []
+            continue
+        body = re.sub(r" ?The documents don't say what was asked in “[^”]+”\.", "", answer.text)
+        pieces = quoted_sentences(answer)
+        assert re.sub(r".+? \[\d+\]\s*", "", body) == "", answer.text  # nothing outside a cited quote
+        assert {n for n, _ in pieces} == set(range(1, len(answer.citations) + 1))
+        for n, piece in pieces:
+            cited = answer.citations[n - 1]
+            assert piece in cited.text and ARTICLE[cited.start:cited.end] == cited.text
