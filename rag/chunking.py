@@ -32,7 +32,7 @@ quotations, languages other than English.
 import re
 from dataclasses import dataclass, field, replace
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 
 _MIN_PASSAGE_CHARS = 60
 _MAX_PASSAGE_SENTENCES = 3
@@ -206,6 +206,10 @@ def _attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
             recent.append(person)
         elif started_inside or (sent.startswith(("“", '"')) and not quote_open and quote_speaker is None):
             speaker = quote_speaker
+        before = text[sentences[i - 1][0]:sentences[i - 1][1]] if i else ""
+        if (speaker is None and not started_inside and sent.startswith(("“", '"')) and i
+                and sentences[i - 1][2] == para and speakers[i - 1] and ("“" in before or '"' in before)):
+            speaker = speakers[i - 1]  # '“A,” Mr K said. “B.”' in one paragraph: B is his too
         if speaker is None and (started_inside or quote_open):
             waiting.append(i)
         speakers.append(speaker)
@@ -376,7 +380,7 @@ def _person(name_words: list[str], role: str, people: list[Person], plural: bool
 
 
 _MENTION = re.compile(
-    r"\b((?:[A-Za-z]+ ){0,3}?(?:" + "|".join(sorted(_ROLE_WORDS)) + r"|"
+    r"\b((?:[A-Za-z]+(?:['’]s)? ){0,3}?(?:" + "|".join(sorted(_ROLE_WORDS)) + r"|"
     + "|".join(w.capitalize() for w in sorted(_ROLE_WORDS)) + r")) "
     r"((?:(?:Mr|Mrs|Ms|Dr|" + "|".join(_TITLES) + r") )?[A-Z][\w’'-]+(?: (?:of |de |von |van )?[A-Z][\w’'-]+){0,3})"
 )

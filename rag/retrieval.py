@@ -56,6 +56,7 @@ def stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case without accents: "Möngke" and "Mongke" are the same word to a reader."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -203,3 +203,49 @@ def test_every_answer_sentence_is_in_its_cited_source(article_index, name):
         for n, piece in pieces:
             cited = answer.citations[n - 1]
             assert piece in cited.text and ARTICLE[cited.start:cited.end] == cited.text
+
+
+# --- another article: the same understanding, nothing tuned to the first ---
+
+
+@pytest.fixture(scope="module")
+def ferry(tmp_path_factory, embedder):
+    """A short news story written for these tests: two ministers, a critic, money, numbers, places."""
+    return rag.build_index([DATA / "ferry.txt"], tmp_path_factory.mktemp("ferry") / "ix", embedder=embedder)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How much will the ferry link cost?",
+     "Norway's transport minister Ingrid Solberg said the crossing would cut emissions on the route by 90 percent "
+     "and would cost 2.4 billion kroner. [1]"),
+    ("What did Lars Kjeldson say about passengers?",  # typo; a quote continued after "Mr Kjeldsen said."
+     "\"The ferries will carry 1,200 passengers and 400 cars on each trip.\" — Lars Kjeldsen [1]"),
+    ("What did Oslo say about clean shipping?",  # a capital for its government, speaking through its minister
+     "She said: \"This is the largest electric ferry project in the world, and it shows that clean shipping is "
+     "possible today.\" — Ingrid Solberg [1]"),
+    ("What is still unknown about the vessels?",
+     "He added that it was not yet clear which shipyard would build the vessels. — Lars Kjeldsen [1]"),
+    ("Which countries signed the deal?",  # named only in the headline: quoted with the sentence that answers
+     "Norway and Denmark agree to build electric ferry link across the Skagerrak [1] The two countries signed a deal "
+     "on Tuesday to run battery-powered ferries between Kristiansand and Hirtshals from 2028. [2]"),
+    ("How did Solberg's view differ from Dahl's?",
+     "She said: \"This is the largest electric ferry project in the world, and it shows that clean shipping is "
+     "possible today.\" — Ingrid Solberg [1] Opposition spokesman Henrik Dahl said: \"The government has promised "
+     "cheap tickets before and failed to deliver.\" [2]"),
+])
+def test_another_article(ferry, question, expected):
+    assert rag.ask(question, ferry).text == expected
+
+
+@pytest.mark.parametrize("question, why", [
+    ("What is the ticket price?", "no passage answers this question."),  # "cheap tickets" is not a price
+    ("What did the Swedish minister say?", "they never mention “Swedish”."),  # not another word for "Danish"
+    ("How many people died?", "none of the question's key words appear in them."),
+])
+def test_another_article_refusals(ferry, question, why):
+    assert rag.ask(question, ferry).text == f"The documents don't say: {why}"
+
+
+def test_another_article_lists_who_is_quoted(ferry):
+    answer = rag.ask("Who is quoted in the article?", ferry)
+    assert [c.speaker for c in answer.citations] == ["Ingrid Solberg", "Lars Kjeldsen", "Henrik Dahl"]

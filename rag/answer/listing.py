@@ -24,7 +24,7 @@ from .factoid import no_one
 from .question import Question
 from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
 from .vocabulary import country_of
-from .scoring import Candidate, _capitalised, fits_kind, names, ranked, score_sentences
+from .scoring import CONTEXT_SENTENCES, Candidate, _capitalised, fits_kind, names, ranked, score_sentences
 
 MAX_SENTENCES = 3
 # A further sentence must score at least this share of the best one.
@@ -49,8 +49,27 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         if c.confidence >= q.min_confidence and new and fits_kind(c.text, q, c.speaker) == "fits" and c.text != best.text:
             chosen.append(c)
             seen |= new
+    if q.list_of in ("countries", "places") and not any(_items(c.text, q) for c in chosen):
+        # "The two countries signed a deal": the items are named in its setting (the headline, the lead).
+        named = _naming_sentence(index, best, q)
+        if named:
+            chosen.insert(0, named)
     budget = MAX_LONG_ANSWER_CHARS // len(chosen) - 5
     return [quote(index, c, q.topic, budget=budget) for c in chosen]
+
+
+def _naming_sentence(index: Index, best: Candidate, q: Question) -> Candidate | None:
+    """The sentence of `best`'s setting that names what it only describes: the
+    nearest one before it, else the headline or lead."""
+    doc_id = index.passages[best.row].doc_id
+    doc = index.documents[doc_id]
+    spans = [(r, s) for r in index.rows_by("doc_id")[doc_id] for s in index.passages[r].sentences]
+    at = spans.index((best.row, best.span))
+    for r, span in [*reversed(spans[max(0, at - CONTEXT_SENTENCES):at]), *spans[:2]]:
+        text = doc.text[span[0]:span[1]]
+        if _items(text, q):
+            return Candidate(r, span, text, best.score, best.confidence, index.passages[r].speaker)
+    return None
 
 
 def _items(text: str, q: Question) -> set[str]:

@@ -41,8 +41,12 @@ but if or because as until while of at by for with about against between into th
 before after above below to from up down in out on off over under again further then once here
 there when where why how all any both each few more most other some such only own same so than
 too very s t can will just should now many much kind sort according also ever
-roughly approximately around exactly actually really precisely could would might may must another
+roughly approximately around exactly actually really precisely could would might may must another still yet
 """.split())
+# Words that ask what is not known; a sentence that says something is unclear answers them.
+_UNKNOWN_WORDS = re.compile(r"\b(unknown|unclear|uncertain|unconfirmed|unsure)\b", re.I)
+UNCERTAIN = re.compile(r"\b(not (?:yet |entirely |immediately )?(?:clear|known|certain|confirmed|sure)|unclear|"
+                       r"unknown|uncertain|unconfirmed|no one knows|remains to be seen)\b", re.I)
 
 _OVERVIEW = re.compile(
     r"\b(gist|summar(?:y|ise|ize|ising|izing)|sum\s+(?:\w+\s+){0,3}?up|nutshell|overview|tl;?\s?dr|in\s+brief|"
@@ -96,6 +100,7 @@ class Question:
     # the countries of a region ("china", "india" for "asia").
     alternatives: dict[str, set[str]] = field(default_factory=dict)
     min_confidence: float = 0.75  # set by the answerer: see scoring.MIN_CONFIDENCE
+    uncertain: set[str] = field(default_factory=set)  # topic terms that ask what is not known ("unknown")
 
 
 def parts(question: str) -> list[str]:
@@ -241,6 +246,7 @@ def read_question(question: str, index: Index) -> Question:
         alt |= region_terms(word, index) | country_terms(word, index)
         if alt - {t}:
             q.alternatives[t] = alt - {t}
+    q.uncertain = {t for w in _UNKNOWN_WORDS.findall(question) for t in terms(w)} & set(topic)
     q.speech = bool(asked_verbs) or bool({w.lower() for w in words(question)} & _SPEECH_NOUNS)
     if q.speech or form in ("overview", "comparison"):
         _read_actor(q, named, index)
@@ -327,7 +333,8 @@ def _answer_kind(q: str) -> str | None:
                "", q)
     if re.match(r"\s*how much (?:\w+ )?(?:does|did|do|will|would|is|was|are|were)\b.*\b(cost|costs|pay|paid|spend|spent|"
                 r"worth|price|charge|fund|funding|budget|earn|earned|raise|raised|owe)\b", q) \
-            or re.match(r"\s*(?:what|how much) (?:is |was |did )?(?:the )?(?:cost|price|budget|fee|salary|fine)\b", q):
+            or re.match(r"\s*(?:what|how much) (?:is |was |are |were |did )?(?:the )?(?:[\w-]+ ){0,2}"
+                        r"(?:cost|costs|price|prices|budget|fee|fees|fare|fares|salary|fine|bill)\b", q):
         return "money"
     if re.match(r"\s*(how (many|much|long|old|far|big|large|often)|what (number|percentage|share|proportion|amount))\b", q):
         return "number"

@@ -30,7 +30,7 @@ import numpy as np
 from ..chunking import _SPEECH_VERBS, Person
 from ..retrieval import Hit, idf, stopwords, terms
 from ..store import Index
-from .question import Question
+from .question import UNCERTAIN, Question
 from .vocabulary import country_of
 
 CANDIDATE_PASSAGES = 20
@@ -62,8 +62,11 @@ _MONTHS = set("""january february march april may june july august september oct
 monday tuesday wednesday thursday friday saturday sunday""".split())
 _TIME_WORDS = {"yesterday", "today", "tomorrow", "ago", "century", "decade", "year", "years", "week",
                "month", "morning", "evening", "night", "since", "until", "later", "earlier"}
-_MONEY = re.compile(r"[£$€¥]\s?\d|\d\s?(?:[£$€¥]|(?:pounds?|dollars?|euros?|yen|francs?|kronor|kroner|rupees?|"
-                    r"pence|cents?|bn|m)\b)|\b(?:pounds?|dollars?|euros?|USD|EUR|GBP|NOK|SEK)\b", re.I)
+_CURRENCY = (r"(?:pounds?|dollars?|euros?|yen|yuan|francs?|kron(?:er|or|a|e)|rupees?|roubles?|rubles?|pence|cents?|"
+             r"USD|EUR|GBP|NOK|SEK|DKK|CHF|JPY)")
+# An amount of money: "£40m", "$3 billion", "2.4 billion kroner", "400 euros".
+_MONEY = re.compile(r"[£$€¥]\s?\d|\d(?:[\d,.]*)\s?(?:[£$€¥]|(?:bn|m)\b|(?:(?:million|billion|thousand|trillion)\s+)?"
+                    + _CURRENCY + r"\b)", re.I)
 
 
 @dataclass
@@ -109,10 +112,14 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
                                                         and any(names(text, p.name, p) for p in actor))):
                 continue  # "What did X say …": only X's words, or narration about X, will do
             if q.speech and q.actor_bodies and not q.actor and not any(
-                    _states(text, f) or passage.speaker in f for f in q.actor_bodies):
+                    _states(text, f) or passage.speaker in f or _speaks_for(index.role_of(passage), f)
+                    for f in q.actor_bodies):
                 continue  # "Seoul's reaction": only what Seoul (South Korea) said
             sent_terms = terms(text)
             present = set(sent_terms) if q.kind == "identity" else set(sent_terms) | speaker_terms
+            says_unknown = bool(q.uncertain) and bool(UNCERTAIN.search(text))
+            if says_unknown:  # "still unknown" is what "it was not clear" says
+                present |= q.uncertain
             setting = context_terms(index, row, span)
             if total:
                 cover = sum(w if t in present or alts.get(t, set()) & present
@@ -125,6 +132,8 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
             fit = fits_kind(text, q, passage.speaker)
             if fit == "fits" and reversed_direction(q, text):
                 fit = "echo"
+            if q.uncertain and not says_unknown:
+                fit = "none"  # "What is still unknown?" wants a sentence that says something is unclear
             confidence = sim + cover - KIND_PENALTY[fit]
             score = confidence + _in_order_bonus(topic, sent_terms)
             if q.people and about_person:
@@ -200,9 +209,10 @@ def _part_about(text: str, q: Question) -> str:
 
 def _kind_found(text: str, q: Question, speaker: str | None) -> bool | str:
     kind = q.kind
-    lowered = text.lower()
-    tokens = set(re.findall(r"(?<![\w-])[a-z]+(?![\w-])", lowered))  # not parts of "two-thirds"-like compounds
-    new_tokens = {t for t in tokens if not set(terms(t)) & q.question_terms}
+    if kind in (None, "identity"):
+        return True
+    tokens = set(re.findall(r"(?<![\w-])[a-z]+(?![\w-])", text.lower()))  # not parts of "two-thirds"-like compounds
+    new_tokens = {t for t in tokens & (_NUMBER_WORDS | _MONTHS | _TIME_WORDS) if not set(terms(t)) & q.question_terms}
     if kind == "money":
         return bool(_MONEY.search(text))
     if kind == "number":
@@ -252,6 +262,11 @@ def _position(text: str, name: str) -> int | None:
     forms = country.forms if country else (name,)
     found = [m.start() for f in forms for m in [re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text)] if m]
     return min(found) if found else None
+
+
+def _speaks_for(role: str, forms: tuple[str, ...]) -> bool:
+    """A "Danish infrastructure minister" speaks for Denmark."""
+    return bool(role) and any(re.search(rf"\b{re.escape(f)}(?:['’]s)?\b", role) for f in forms)
 
 
 def _states(text: str, forms: tuple[str, ...]) -> bool:

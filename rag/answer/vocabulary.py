@@ -95,6 +95,7 @@ def countries() -> dict[str, Country]:
     return table
 
 
+@lru_cache(maxsize=65536)
 def country_of(phrase: str, *, capitals: bool = True) -> Country | None:
     """The country a name stands for; with `capitals=False`, not by its capital
     ("London" is a city in a list of countries)."""
@@ -146,6 +147,9 @@ def lexicon(index: Index) -> Lexicon:
         for people in index.people.values():
             for person in people:
                 capitalised.update(a for a in person.aliases() if a[:1].isupper())
+        # A word seen capitalised inside a sentence is a name wherever it stands ("Danish").
+        for f in [f for f in counts if f.islower() and f.capitalize() in capitalised]:
+            counts[f.capitalize()] += counts.pop(f)
         forms = [f for f, _ in counts.most_common()]
         names = sorted(capitalised)
         index.derived["lexicon"] = Lexicon(forms, names, [fold(n) for n in names],
@@ -199,7 +203,7 @@ def rewrite(question: str, index: Index, embedder=None) -> Reading:
     by_meaning: dict[str, str] = {}
     if embedder is not None:
         todo = [w for s, e, w, c in unseen if c is None and not in_a_name(s, e) and not _by_spelling(w, lex)
-                and not region(w) and w.lower() not in _NOT_CONTENT]
+                and not region(w) and not country_of(w) and w.lower() not in _NOT_CONTENT]
         if todo:
             asked = set(terms(question))
             by_meaning = {w: f for w, f in _nearest_by_meaning(todo, index, embedder).items()
@@ -212,6 +216,8 @@ def rewrite(question: str, index: Index, embedder=None) -> Reading:
     for start, end, word, country in unseen:
         if typed and start == typed.start(1) and country is None:
             continue
+        if country is None and country_of(word):
+            continue  # "Swedish" where only Danes speak: another country, not another word for one
         better = (country or _by_spelling(word, lex) or by_meaning.get(word)
                   or _by_spelling(word, lex, common=True))
         if better and fold(better) != fold(word):
