@@ -9,6 +9,7 @@ imported only by commands that embed, so `rag --help` is instant.
 import argparse
 import json
 import logging
+import os
 import sys
 
 from .errors import RagError
@@ -28,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     except RagError as exc:
         print(f"rag: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `rag ask … | head -1`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as the Python docs advise
+        return 0
     except OSError as exc:  # disk full, permission denied …
         print(f"rag: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
         return 1
@@ -56,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
     p.add_argument("question")
     p.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
+    p.add_argument("--history", action="append", metavar="EARLIER",
+                   help="an earlier question of the conversation, oldest first; repeat for more")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_ask)
 
@@ -87,10 +93,12 @@ def _index(args) -> int:
 def _ask(args) -> int:
     from .api import ask
 
-    answer = ask(args.question, args.index)
+    answer = ask(args.question, args.index, history=args.history)
     if args.json:
         _print_json(answer.to_json())
         return 0
+    if answer.question != " ".join(args.question.split()):
+        print(f"Understood as: {answer.question}\n")
     print(answer.text)
     for n, passage in enumerate(answer.citations, 1):
         print()

@@ -111,4 +111,4 @@ def _people_quoted(q: Question, index: Index, hits: list[Hit]) -> list[Quote] | 
         return "nobody is quoted in them."
     chosen = list(first.values())[:6]
     budget = MAX_LONG_ANSWER_CHARS // len(chosen) - 5
-    return [quote(index, c, terms(c.speaker or ""), budget=budget) for c in chosen]
+    return [quote(index, c, terms(c.speaker or ""), budget=budget, keep_end=False) for c in chosen]

@@ -55,12 +55,13 @@ class Quote:
     score: float
 
 
-def quote(index: Index, c: Candidate, topic: list[str], budget: int = MAX_ANSWER_CHARS) -> Quote:
+def quote(index: Index, c: Candidate, topic: list[str], budget: int = MAX_ANSWER_CHARS, *,
+          keep_end: bool = True) -> Quote:
     """A sentence as quoted in an answer: verbatim (cut to fit `budget` less
     room for its speaker and marker) and its speaker if it does not name them."""
     passage = index.passages[c.row]
     label = f" — {passage.speaker}" if passage.speaker and not names(c.text, passage.speaker) else ""
-    text = cut(c.text, topic, budget - len(label) - 6)
+    text = cut(c.text, topic, budget - len(label) - 6, keep_end=keep_end)
     return Quote(c.row, c.span, text + label, c.score)
 
 
@@ -74,11 +75,12 @@ def abstain(question: str, why: str) -> Answer:
     return Answer(question, f"{DONT_SAY}: {why}", True, [])
 
 
-def cut(sentence: str, topic: list[str], budget: int) -> str:
+def cut(sentence: str, topic: list[str], budget: int, *, keep_end: bool = True) -> str:
     """The sentence, or the window of it that keeps what the question asks for.
 
     The window holds the most topic words; among equals, the one that reaches
-    the sentence's end, where a long question or quote makes its point."""
+    the sentence's end, where a long question or quote makes its point (or,
+    with `keep_end` false, the earliest: "X said …" when X is what is asked)."""
     if len(sentence) <= budget:
         return sentence
     positions = [m.start() for m in re.finditer(r"\w+", sentence) if set(terms(m.group())) & set(topic)]
@@ -90,7 +92,7 @@ def cut(sentence: str, topic: list[str], budget: int) -> str:
 
     def key(s: int):
         inside = sum(s <= p < s + budget - 10 for p in positions)
-        return inside, s + budget >= len(sentence), -s
+        return inside, keep_end and s + budget >= len(sentence), -s
 
     start = max(starts, key=key)
     if start:
