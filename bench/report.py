@@ -101,6 +101,40 @@ def squad_section(squad: dict | None) -> list[str]:
     ]
 
 
+def articles_section(now: dict | None, before: dict | None) -> list[str]:
+    if not now:
+        return []
+    rows = [
+        "## The article question sets (answers)",
+        "",
+        "The bundled article's two question sets, scored by `rag eval`'s rules (an answer is right when it holds a "
+        "gold answer, every `all_of` part, cites a passage with gold evidence and keeps within `max_chars`; a near-miss "
+        "is right when refused). \"Before\" is the answerer before it read questions in readers' words (commit "
+        "9e19dc9, measured by the same script with that checkout first on `PYTHONPATH`). Command: "
+        "`.venv/bin/python bench/articles.py`.",
+        "",
+        "| set / question type | before | now |",
+        "|---|---|---|",
+    ]
+    for name, data in now["sets"].items():
+        old = (before or {}).get("sets", {}).get(name)
+
+        def cell(d, key="correct", total="questions"):
+            return f"{d[key]} / {d[total]}" if d else "-"
+
+        rows.append(f"| **{name}** | {cell(old)} | {cell(data)} |")
+        if len(data["by_type"]) > 1:
+            for kind, n in data["by_type"].items():
+                o = old["by_type"].get(kind) if old else None
+                rows.append(f"| {kind} | {cell(o, 'correct', 'total')} | {cell(n, 'correct', 'total')} |")
+            rows.append(f"| answerable right | {cell(old, 'answerable_correct', 'answerable')} | "
+                        f"{cell(data, 'answerable_correct', 'answerable')} |")
+    rows += ["", f"`ask` p50 / p99 on the natural set, each question asked once: "
+             f"{now['sets']['article_natural_dev']['ask_p50_ms']:.1f} / {now['sets']['article_natural_dev']['ask_p99_ms']:.1f} ms; "
+             f"longest answer {now['sets']['article_natural_dev']['max_answer_chars']} characters.", ""]
+    return rows
+
+
 def latency_section(lat: dict | None) -> list[str]:
     if not lat:
         return []
@@ -112,6 +146,11 @@ def latency_section(lat: dict | None) -> list[str]:
         "| measure | value |",
         "|---|---|",
         f"| `rag.ask` in-process, p50 / p99 | {lat['ask_ms']['p50']:.1f} / {lat['ask_ms']['p99']:.1f} ms |",
+        *([f"| `rag.ask`, natural questions asked once (unseen words embedded), p50 / p99 | "
+           f"{lat['ask_natural_first_ms']['p50']:.1f} / {lat['ask_natural_first_ms']['p99']:.1f} ms |",
+           f"| `rag.ask`, natural questions repeated, p50 / p99 | "
+           f"{lat['ask_natural_ms']['p50']:.1f} / {lat['ask_natural_ms']['p99']:.1f} ms |"]
+          if "ask_natural_ms" in lat else []),
         f"| `rag.retrieve` k=5 in-process, p50 / p99 | {lat['retrieve_ms']['p50']:.1f} / {lat['retrieve_ms']['p99']:.1f} ms |",
         f"| bare sentence-transformers encode + FAISS search, p50 / p99 | {lat['bare_st_faiss_ms']['p50']:.1f} / {lat['bare_st_faiss_ms']['p99']:.1f} ms |",
         f"| whole `rag ask` process, median | {lat['rag_ask_process_s']['median']:.2f} s |",
@@ -142,6 +181,7 @@ def main() -> None:
         "",
         *scifact_section(fp32, int8),
         *throughput_section(tp),
+        *articles_section(load("articles"), load("articles-before")),
         *squad_section(squad),
         *latency_section(lat),
         "## Data and licences",

@@ -90,7 +90,7 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
 def _answer(question: str, index: store.Index, answerer: Answerer | None) -> Answer:
     embedder = _embedder_for(index)
     # The embedding reads a typo or "Moscow" for "Russia" well enough; the
-    # rewritten words are for BM25 and the answer step, and cost no second encode.
+    # mended names are for BM25 and the answer step, and cost no second encode.
     query_vector = embedder.encode([question])[0]
     question = rewrite(question, index, embedder).text
     hits = search(index, question, n=50, query_vector=query_vector)

@@ -32,7 +32,7 @@ quotations, languages other than English.
 import re
 from dataclasses import dataclass, field, replace
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 
 _MIN_PASSAGE_CHARS = 60
 _MAX_PASSAGE_SENTENCES = 3
@@ -160,7 +160,7 @@ stated argued argues noted claimed insisted insists asked replied replies contin
 agreed agrees acknowledged admitted admits announced announces declared stressed stresses
 urged urges wrote writes commented remarked responded cautioned predicted concluded
 confirmed denied recalled conceded observed emphasised emphasized reiterated vowed
-pledged promised maintained maintains believes thinks
+pledged promised maintained maintains believes thinks called calls
 """.split())
 _COURTESY = {"Mr": "m", "Mr.": "m", "Mrs": "f", "Mrs.": "f", "Ms": "f", "Ms.": "f",
              "Miss": "f", "Dr": "", "Dr.": "", "Prof": "", "Prof.": ""}
@@ -171,6 +171,8 @@ secretary minister president chancellor chief general senator governor mayor com
 director spokesman spokeswoman spokesperson ambassador chairman chairwoman chair leader
 professor officer commander admiral marshal premier envoy adviser advisor head
 crossbencher lawmaker mp representative spokesman analyst expert official
+economist researcher scientist lawyer attorney doctor author historian campaigner activist librarian
+teacher councillor councilor editor correspondent executive founder manager engineer economist
 """.split())
 _NAME_PARTICLES = {"of", "de", "da", "van", "von", "der", "la", "le", "bin", "al"}
 _PRONOUNS = {"he": "m", "she": "f"}
@@ -200,6 +202,9 @@ def _attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
         started_inside = quote_open
         outside, quote_open = _mask_quotes(sent, quote_open)
         _register_mentions(sent, people)
+        # Someone the narration names is who "he" or "she" in the next sentence may be
+        # (not someone named inside a quotation: "He added" follows its speaker).
+        recent.extend(sorted((p for p in people if _mentions(outside, p)), key=lambda p: outside.find(p.surname)))
         person = _find_speaker(outside, people, recent)
         speaker = person.name if person else None
         if person:
@@ -251,6 +256,11 @@ def _find_speaker(outside: str, people: list[Person], recent: list[Person]) -> P
         clause = outside[:wstart].rsplit(_BOUNDARY, 1)[-1].split()
         while clause and clause[-1] in {"also", "later", "then", "has", "had", "have", "was", "once", "again", "and"}:
             clause.pop()
+        # "Economist Carla Ibáñez of the University of Santiago said": the institution is not the speaker.
+        for k in range(1, len(clause) - 1):
+            if clause[k] in {"of", "at", "from", "for"} and clause[k + 1] == "the" and clause[k - 1][:1].isupper():
+                clause = clause[:k]
+                break
         found = _resolve(clause, people, recent) if clause else None
         if found:
             return found
@@ -260,6 +270,12 @@ def _find_speaker(outside: str, people: list[Person], recent: list[Person]) -> P
             parts = [part.split() for part in outside[:wstart].split(_BOUNDARY) if part.strip()]
             head = parts[0] if parts else []
             described = head and head[0].lower() == "the" and len(head) <= 6
+            # "Local librarian Tom Whitcombe, who has worked …, said" / "Carla Ibáñez,
+            # an economist at …, said": the name opens the sentence.
+            if len(parts) > 1 and not described and head and head[-1][:1].isupper():
+                found = _resolve(head, people, recent)
+                if found:
+                    return found
             # "The mayor of Tromsø, Kari Nilsen, said": a name set off by commas.
             if parts and len(parts) > 1 and len(parts[-1]) <= 5 and all(w[:1].isupper() for w in parts[-1]):
                 found = _resolve(parts[-1], people, recent)
@@ -283,6 +299,10 @@ def _find_speaker(outside: str, people: list[Person], recent: list[Person]) -> P
     return None
 
 
+def _mentions(sent: str, person: Person) -> bool:
+    return bool(re.search(rf"(?<!\w){re.escape(person.surname)}(?!\w)", sent)) and person.surname[:1].isupper()
+
+
 def _leading_capitalised(words: list[str]) -> list[str]:
     run = []
     for w in words:
@@ -300,10 +320,14 @@ def _resolve(words: list[str], people: list[Person], recent: list[Person]) -> Pe
     """Turn a subject phrase into a person, registering new ones."""
     if len(words) == 1 and words[0].lower() in _PRONOUNS:
         gender = _PRONOUNS[words[0].lower()]
-        for person in reversed(recent or people):
-            if person.gender in (gender, ""):
-                return person
-        return None
+        candidates = list(reversed(recent or people))
+        # Someone known to be of that gender first, then the latest of unknown gender, who is then known.
+        person = next((p for p in candidates if p.gender == gender), None)
+        unknown = next((p for p in candidates if not p.gender), None)
+        if unknown and (person is None or candidates.index(unknown) < candidates.index(person)):
+            unknown.gender = gender
+            return unknown
+        return person
     if len(words) > 8:
         words = words[-8:]
     role, name = _split_role_name(words)

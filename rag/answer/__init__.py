@@ -61,8 +61,10 @@ class ExtractiveAnswerer:
         q.min_confidence = min_confidence
         if q.unknown_names:
             return "they never mention " + ", ".join(f"“{n}”" for n in q.unknown_names) + "."
+        if q.unknown_actor:
+            return f"nothing by {q.unknown_actor} is quoted."
         if q.form != "overview" and q.topic and not any(in_vocabulary(index, t) or q.alternatives.get(t)
-                                                        for t in q.topic):
+                                                        or q.related.get(t) for t in q.topic):
             return "none of the question's key words appear in them."
         return _FORMS[q.form](q, index, hits, query_vector)
 

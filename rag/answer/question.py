@@ -25,10 +25,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..chunking import Person
+from ..chunking import _ROLE_WORDS, Person
 from ..retrieval import fold, in_vocabulary, stopwords, terms, words
 from ..store import Index
-from .vocabulary import country_of, country_terms, region_terms, synonyms
+from .vocabulary import by_meaning, country_of, country_terms, region_terms, synonyms
 
 _QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
 # Words that carry no topic in a question (NLTK's English list, trimmed of
@@ -74,7 +74,8 @@ position stance arguing argue argued framing frame framed me
 # Nouns and verbs that ask for what someone said or thought.
 _SPEECH_NOUNS = set("""
 view views position stance reaction response verdict point argument remarks comments comment message
-words claim claims warning accusation accusations charges opinion framing
+words claim claims warning accusation accusations charges opinion framing concern concerns worry worries
+fear fears demand demands
 """.split())
 PARTS_SPLIT = re.compile(
     r"(?:,\s*(?:and|but)\s+|\s+and\s+(?=(?:what|who|whom|whose|when|where|why|how|which)\b)|;\s*|\?\s+)"
@@ -99,8 +100,11 @@ class Question:
     # Other terms that cover a topic term: synonyms ("troop" for "soldier"),
     # the countries of a region ("china", "india" for "asia").
     alternatives: dict[str, set[str]] = field(default_factory=dict)
+    # Terms that partly cover a word no document has: its nearest word by meaning.
+    related: dict[str, set[str]] = field(default_factory=dict)
     min_confidence: float = 0.75  # set by the answerer: see scoring.MIN_CONFIDENCE
     uncertain: set[str] = field(default_factory=set)  # topic terms that ask what is not known ("unknown")
+    unknown_actor: str | None = None  # "the Chilean president" when no one quoted holds that office
 
 
 def parts(question: str) -> list[str]:
@@ -193,9 +197,11 @@ def _described(question: str, tokens, taken, index: Index):
             continue
         window = [canon[j] for j in range(max(0, i - 3), i + 1)]
         countries = {w for w in window if w.isupper()}
+        # "the minister" alone: whoever holds an office of that name.
+        bare = all(not w or w == c for w in canon[max(0, i - 3):i] if w not in ("s",)) and not countries
         for person, role, role_countries in roles[c]:
             # "Britain's defence minister" is not the German defence minister.
-            if len(set(window) & role) >= 2 and not (role_countries and countries - role_countries):
+            if (len(set(window) & role) >= 2 or bare) and not (role_countries and countries - role_countries):
                 yield person, (tokens[max(0, i - 3)][1], tokens[i][2])
 
 
@@ -210,6 +216,11 @@ def _roles(index: Index) -> dict[str, list[tuple[Person, set[str], set[str]]]]:
                     table.setdefault(role[-1], []).append((person, set(role), {r for r in role if r.isupper()}))
         index.derived["roles"] = table
     return index.derived["roles"]
+
+
+def _role_phrase(text: str) -> bool:
+    """Whether words name someone by office ("the Chilean president")."""
+    return any(w.lower() in _ROLE_WORDS for w in re.findall(r"[A-Za-z]+", text))
 
 
 def read_question(question: str, index: Index) -> Question:
@@ -246,6 +257,7 @@ def read_question(question: str, index: Index) -> Question:
         alt |= region_terms(word, index) | country_terms(word, index)
         if alt - {t}:
             q.alternatives[t] = alt - {t}
+    q.related = {t: r for t, r in by_meaning(question, index).items() if t in topic and t not in q.alternatives}
     q.uncertain = {t for w in _UNKNOWN_WORDS.findall(question) for t in terms(w)} & set(topic)
     q.speech = bool(asked_verbs) or bool({w.lower() for w in words(question)} & _SPEECH_NOUNS)
     if q.speech or form in ("overview", "comparison"):
@@ -291,9 +303,9 @@ def _read_actor(q: Question, named, index: Index) -> None:
             spans.append(m.span(1))  # "What did X say"
         if a := re.search(r"\baccording to (.+?)(?:,|$)", text, re.I):
             spans.append(a.span(1))
-        for p in re.finditer(r"((?:\w+[\s-]){0,3}\w+)(?:’s|'s)\s+(?:\w+\s+)?(\w+)", text):
-            if p.group(2).lower() in _SPEECH_NOUNS:
-                spans.append(p.span(1))  # "Seoul's reaction"
+        for p in re.finditer(r"((?:\w+[\s-]){0,3}\w+)(?:’s|'s)\s+(\w+)(?:\s+(\w+))?", text):
+            if {(p.group(2) or "").lower(), (p.group(3) or "").lower()} & _SPEECH_NOUNS:
+                spans.append(p.span(1))  # "Seoul's reaction", "Seoul's official reaction"
         for c in re.finditer(r"\b(?:the\s+)?(?:joint\s+)?((?:[A-Z]\w+[\s-]){1,3})(\w+)", text):
             if c.group(2).lower() in _SPEECH_NOUNS and c.start(1) > 0:
                 spans.append(c.span(1))  # "the British-German verdict"
@@ -301,6 +313,11 @@ def _read_actor(q: Question, named, index: Index) -> None:
         q.actor += [p for p, (ps, pe) in named if ps < e and pe > s and p not in q.actor]
     if not q.actor:
         for s, e in spans:
+            if _role_phrase(text[s:e]) and not named_people(text[s:e], index):
+                # "What did the Chilean president say?" and no president is quoted:
+                # a Chilean minister does not stand in for them.
+                q.unknown_actor = text[s:e].strip()
+                return
             for w in re.findall(r"[A-Z]\w+(?:\s+[A-Z]\w+)*", text[s:e]):
                 country = country_of(w)
                 if country or (w.lower() not in _QUESTION_WORDS and _canonical(w) and in_vocabulary(index, _canonical(w))):

@@ -41,6 +41,8 @@ MIN_CONFIDENCE = 0.75
 PERSON_BONUS = 0.1
 # How much of a topic word the setting of a sentence covers (headline, lead, names before it).
 CONTEXT_WEIGHT = 0.5
+# How much of a word no document has its nearest word by meaning covers.
+MEANING_CREDIT = 0.75
 # How many sentences back a name or place still sets the scene.
 CONTEXT_SENTENCES = 3
 
@@ -94,7 +96,7 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
         wanted = [r for p in (actor or q.people) for r in by_speaker.get(p.name, ()) if r not in dense]
     if wanted:
         dense.update(zip(wanted, (index.vectors[wanted] @ query_vector).tolist()))
-    alts = q.alternatives
+    alts, related = q.alternatives, q.related
     # A term the documents lack but that has alternatives weighs as they do.
     weights = {t: min([idf(index, t)] + [idf(index, a) for a in alts.get(t, ())]) for t in topic}
     total = sum(weights.values())
@@ -123,6 +125,7 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
             setting = context_terms(index, row, span)
             if total:
                 cover = sum(w if t in present or alts.get(t, set()) & present
+                            else MEANING_CREDIT * w if related.get(t, set()) & present
                             else CONTEXT_WEIGHT * w if t in setting or alts.get(t, set()) & setting else 0.0
                             for t, w in weights.items()) / total
             else:  # "What did X say?": anything X says covers it

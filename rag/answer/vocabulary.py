@@ -4,18 +4,21 @@ Readers mistype names ("Pistorious"), use another name for a country
 ("Britain", "Pyongyang", "DPRK") or another word for the same thing
 ("soldiers" where the text says "troops"). `rewrite` turns each word of a
 question that the index has never seen into a word it has, when one clearly
-stands for it, and leaves the rest alone:
+stands for it, and leaves the rest alone (`rewrite`):
 
 1. countries, from a gazetteer (the `countryinfo` package): a country's name,
    other spellings, capital, demonym and the acronym of its long name all stand
    for each other ("Moscow" -> "Russia", "British" -> "UK", "DPRK" -> "North Korea");
-2. names the index knows (people, roles, capitalised words), by fuzzy spelling
-   (RapidFuzz): "Healy" -> "Healey", "stirup" -> "Stirrup";
-3. other words, by meaning: the shipped embedding model compares the word with
-   the index's vocabulary ("worldwide" -> "global").
-
+2. names the index knows (people, roles, capitalised words), by spelling (the
+   Levenshtein distance of RapidFuzz): "Healy" -> "Healey", "stirup" -> "Stirrup";
 The rewritten question is what retrieval and the answer step see, and what the
 answer reports as understood, so a reader can see how they were read.
+
+Other words are matched by meaning (`by_meaning`): the shipped embedding model
+compares the word with the index's vocabulary ("worldwide" -> "global"). That
+is weaker evidence (single words embed noisily; antonyms embed close), so it is
+not written into the question: the answer step counts such a word as partly
+covered by its nearest word of the documents.
 
 Left out: typos in common words shorter than six letters, words split or run
 together, languages other than English, places below the country level.
@@ -31,10 +34,11 @@ import numpy as np
 from ..retrieval import fold, in_vocabulary, stopwords, terms
 from ..store import Index
 
-# RapidFuzz ratio (0-100) a mistyped name must reach: one wrong, missing or extra
-# letter in a name of five or more letters ("Healy", "Chapmen", "Pistorious")
-# passes; two in a short word ("Seoul"/"South") do not.
-NAME_SIMILARITY = 85
+# Edits (a letter wrong, missing or extra) a mistyped name may have: one in a
+# name of four to seven letters ("Healy", "Okafur", "Chapmen"), two in a longer
+# one ("Pistorious"); "Seoul"/"South" (three) is another word.
+def max_name_edits(word: str) -> int:
+    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 # Common words are corrected only when longer and closer: short words have too
 # many neighbours one letter away.
 WORD_SIMILARITY = 90
@@ -168,16 +172,58 @@ class Reading:
 
 
 def rewrite(question: str, index: Index, embedder=None) -> Reading:
-    """`question` with unseen words replaced by the documents' words for them.
+    """`question` with unseen names mended: a country by the name the documents
+    use for it (a name the gazetteer lacks, such as "Britain", by the country
+    nearest to it in meaning), a mistyped name or word by the one the index knows."""
+    lex = lexicon(index)
+    # The noun after "which"/"what" names the kind of answer ("which nations"):
+    # reworded, it would no longer say that a list of nations is wanted.
+    typed = re.match(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", question, re.I)
+    unseen = _unseen(question, index)
+    names = [w for s, e, w, c in unseen if c is None and w[:1].isupper() and not country_of(w)
+             and not _in_a_name(question, s, e) and not _by_spelling(w, lex)]
+    nearest = _nearest_by_meaning(names, index, embedder) if names and embedder is not None else {}
+    out, changes, pos = [], [], 0
+    for start, end, word, country in unseen:
+        if country is None and (country_of(word) or (typed and start == typed.start(1))):
+            continue  # "Swedish" where only Danes speak: another country, not another word for one
+        as_country = nearest.get(word) if country_of(nearest.get(word, "")) else None
+        better = country or _by_spelling(word, lex) or as_country or _by_spelling(word, lex, common=True)
+        if better and fold(better) != fold(word):
+            out.append(question[pos:start])
+            out.append(better)
+            changes.append((word, better))
+            pos = end
+    out.append(question[pos:])
+    return Reading("".join(out), tuple(changes))
 
-    `embedder` (the index's model) enables look-ups by meaning; without it only
-    the gazetteer and spelling are used."""
-    from .question import CUE_WORDS, QUESTION_STOP, meta_terms
+
+def by_meaning(question: str, index: Index, embedder=None) -> dict[str, set[str]]:
+    """Term of each unseen content word of `question` -> terms of the documents'
+    word nearest to it in meaning ("worldwide" -> {"global"}). Names have no
+    synonyms, and nor do numbers, countries or the words a question is made of."""
+    from ..embedding import embedder_for
 
     lex = lexicon(index)
+    asked = set(terms(question))
+    todo = [w for s, e, w, c in _unseen(question, index)
+            if c is None and not _in_a_name(question, s, e) and not _by_spelling(w, lex)
+            and not region(w) and not country_of(w) and w.lower() not in _NOT_CONTENT and terms(w)]
+    if not todo:
+        return {}
+    embedder = embedder or index.derived.get("embedder") or embedder_for(index.model)
+    return {terms(w)[0]: set(terms(f)) for w, f in _nearest_by_meaning(todo, index, embedder).items()
+            if not set(terms(f)) & asked}
+
+
+def _unseen(question: str, index: Index) -> list[tuple[int, int, str, str | None]]:
+    """(start, end, words, the documents' form of the country they name) for each
+    word or country name of `question` that no document contains."""
+    from .question import CUE_WORDS, QUESTION_STOP, meta_terms
+
     tokens = [(m.start(), m.start() + len(w), w) for m in _TOKEN.finditer(question)
               for w in [re.sub(r"[’']s$", "", m.group())]]
-    unseen: list[tuple[int, int, str, str | None]] = []  # start, end, words, country form for them
+    unseen = []
     i = 0
     while i < len(tokens):
         # Country names of several words first: "Great Britain", "Russian Federation".
@@ -196,41 +242,15 @@ def rewrite(question: str, index: Index, embedder=None) -> Reading:
                     and not set(terms(word)) <= meta_terms()):
                 unseen.append((start, end, word, None))
             i += 1
+    return unseen
 
-    def in_a_name(start: int, end: int) -> bool:
-        """A capitalised word next to another is part of a name ("Kim Jong Un"): names have no synonyms."""
-        before = question[:start].split()[-1:] if question[:start].strip() and " " in question[:start].strip() else []
-        after = question[end:].split()[:1]
-        return question[start].isupper() and any(w[:1].isupper() and w.lower().strip("?,.") not in _QUESTION_WORDS
-                                                 for w in before + after)
 
-    by_meaning: dict[str, str] = {}
-    if embedder is not None:
-        todo = [w for s, e, w, c in unseen if c is None and not in_a_name(s, e) and not _by_spelling(w, lex)
-                and not region(w) and not country_of(w) and w.lower() not in _NOT_CONTENT]
-        if todo:
-            asked = set(terms(question))
-            by_meaning = {w: f for w, f in _nearest_by_meaning(todo, index, embedder).items()
-                          if not set(terms(f)) & asked}
-
-    # The noun after "which"/"what" names the kind of answer ("which nations"):
-    # reworded, it would no longer say that a list of nations is wanted.
-    typed = re.match(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", question, re.I)
-    out, changes, pos = [], [], 0
-    for start, end, word, country in unseen:
-        if typed and start == typed.start(1) and country is None:
-            continue
-        if country is None and country_of(word):
-            continue  # "Swedish" where only Danes speak: another country, not another word for one
-        better = (country or _by_spelling(word, lex) or by_meaning.get(word)
-                  or _by_spelling(word, lex, common=True))
-        if better and fold(better) != fold(word):
-            out.append(question[pos:start])
-            out.append(better)
-            changes.append((word, better))
-            pos = end
-    out.append(question[pos:])
-    return Reading("".join(out), tuple(changes))
+def _in_a_name(question: str, start: int, end: int) -> bool:
+    """A capitalised word next to another is part of a name ("Kim Jong Un")."""
+    before = question[:start].split()[-1:] if " " in question[:start].strip() else []
+    after = question[end:].split()[:1]
+    return question[start].isupper() and any(
+        w[:1].isupper() and re.sub(r"[’']s$", "", w.lower().strip("?,.")) not in _QUESTION_WORDS for w in before + after)
 
 
 def _known(word: str, index: Index) -> bool:
@@ -258,6 +278,7 @@ def _by_country(word: str, index: Index) -> str | None:
 
 def _by_spelling(word: str, lex: Lexicon, *, common: bool = False) -> str | None:
     from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import Levenshtein
 
     if common:
         if len(word) < 6:
@@ -265,9 +286,10 @@ def _by_spelling(word: str, lex: Lexicon, *, common: bool = False) -> str | None
         choices, cutoff = [f for f in lex.forms[:MAX_EMBEDDED_WORDS] if f.islower()], WORD_SIMILARITY
         found = process.extractOne(word.lower(), choices, scorer=fuzz.ratio, score_cutoff=cutoff)
         return found[0] if found else None
-    if len(word) < 4:
+    edits = max_name_edits(word)
+    if not edits:
         return None
-    found = process.extractOne(fold(word), lex.folded_names, scorer=fuzz.ratio, score_cutoff=NAME_SIMILARITY)
+    found = process.extractOne(fold(word), lex.folded_names, scorer=Levenshtein.distance, score_cutoff=edits)
     return lex.names[found[2]] if found else None
 
 
