@@ -99,5 +99,5 @@ def _subject(turn: Turn, index: Index) -> Person | None:
 
 def _followed_by_noun(text: str, at: int) -> bool:
     """"her view" (possessive) rather than "told her" or "her say"."""
-    nxt = re.match(r"\s+([a-z]+)", text[at:])
-    return bool(nxt) and nxt.group(1) not in {"say", "said", "to", "about", "that", "and", "in", "on", "at", "as"}
+    nxt = re.match(r"\s+([A-Za-z]+)", text[at:])
+    return bool(nxt) and nxt.group(1).lower() not in {"say", "said", "to", "about", "that", "and", "in", "on", "at", "as"}

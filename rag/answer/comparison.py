@@ -40,6 +40,8 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
     for person in sides:
         found = [c for c in score_sentences(q, index, hits, query_vector, actor=[person])
                  if c.confidence >= SIDE_CONFIDENCE]
+        # Each side in its own words when it has any: narration naming both sides is neither's view.
+        found = [c for c in found if c.speaker == person.name] or found
         central = centrality(index, index.rows_by("speaker").get(person.name, []))
         found.sort(key=lambda c: -(c.score + CENTRAL_WEIGHT * central.get(c.row, 0.0)))
         if found and all(found[0].text != b.text for b in best):

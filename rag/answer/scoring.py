@@ -50,6 +50,9 @@ CONTEXT_SENTENCES = 3
 # place for "where"), and a larger one for a sentence that only echoes the
 # question ("deployed into Russia" for "where in Russia") or runs the other way.
 KIND_PENALTY = {"fits": 0.0, "none": 0.5, "echo": 1.0}
+# Numbers, amounts and dates are found reliably: a sentence without one cannot say "how many".
+STRICT_PENALTY = 1.0
+_STRICT_KINDS = {"number", "money", "time"}
 
 # Verbs whose subject states a view, for "the UK and Germany condemned …".
 _STANCE_VERBS = _SPEECH_VERBS | set("""
@@ -137,7 +140,7 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
                 fit = "echo"
             if q.uncertain and not says_unknown:
                 fit = "none"  # "What is still unknown?" wants a sentence that says something is unclear
-            confidence = sim + cover - KIND_PENALTY[fit]
+            confidence = sim + cover - (STRICT_PENALTY if fit == "none" and q.kind in _STRICT_KINDS else KIND_PENALTY[fit])
             score = confidence + _in_order_bonus(topic, sent_terms)
             if q.people and about_person:
                 score += PERSON_BONUS
@@ -227,7 +230,9 @@ def _kind_found(text: str, q: Question, speaker: str | None) -> bool | str:
         new = [y for y in years if y not in q.text]
         return bool(new) or bool(new_tokens & (_MONTHS | _TIME_WORDS)) or ("echo" if years else False)
     if kind == "place":
-        places = re.findall(r"\b(?:in|at|from|near|to|into) (?:the )?([A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*)", text)
+        places = [p for p in re.findall(r"\b(?:in|at|from|near|to|into|along|across|outside|inside|around|including|"
+                                        r"through|via|off|towards?) (?:the )?([A-Z][\w’'-]+(?: [A-Z0-9][\w’'-]+)*)", text)
+                  if p.lower() not in _MONTHS]  # "in March" is a time
         if any(not set(terms(p)) & q.question_terms for p in places):
             return True
         # "Where in Russia …?": a sentence that names Russia and no other place only echoes the question.
