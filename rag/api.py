@@ -20,6 +20,8 @@ from .embedding import Embedder, embedder_for
 
 # Earlier questions a follow-up is read against (the page keeps as many).
 MAX_HISTORY = 5
+# Answers kept per opened index, so that replaying a conversation costs nothing.
+MAX_CACHED_ANSWERS = 256
 
 _lock = threading.Lock()
 _opened: dict[Path, tuple[int, store.Index]] = {}
@@ -74,11 +76,13 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
 
     if isinstance(history, str) or not all(isinstance(h, str) for h in history):
         raise QuestionError("history must be a list of the earlier questions, oldest first")
+    embedder = _embedder_for(opened)
     turns: list[Turn] = []
-    for earlier in history[-MAX_HISTORY:]:
-        earlier = understand(check_question(earlier), turns, opened)
+    for earlier in [h for h in history if h.strip()][-MAX_HISTORY:]:
+        # Names mended first: "What about Healy?" must find Healey to take his place in the frame.
+        earlier = understand(rewrite(check_question(earlier), opened, embedder).text, turns, opened)
         turns.append(Turn(earlier, _answer(earlier, opened, answerer)))
-    understood = understand(question, turns, opened)
+    understood = understand(rewrite(question, opened, embedder).text, turns, opened)
     answer = _answer(understood, opened, answerer)
     if answer.abstained and (alt := fallback(question, turns, opened)) and alt != understood:
         # "What about X?" in a frame that does not fit X: what X said, if anything.
@@ -88,13 +92,24 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
 
 
 def _answer(question: str, index: store.Index, answerer: Answerer | None) -> Answer:
+    if answerer is None:  # a conversation asks its earlier questions again: answer each once
+        cache = index.derived.setdefault("answers", {})
+        if question not in cache:
+            if len(cache) >= MAX_CACHED_ANSWERS:
+                cache.pop(next(iter(cache)))
+            cache[question] = _answer_now(question, index, ExtractiveAnswerer())
+        return cache[question]
+    return _answer_now(question, index, answerer)
+
+
+def _answer_now(question: str, index: store.Index, answerer: Answerer) -> Answer:
     embedder = _embedder_for(index)
     # The embedding reads a typo or "Moscow" for "Russia" well enough; the
     # mended names are for BM25 and the answer step, and cost no second encode.
     query_vector = embedder.encode([question])[0]
     question = rewrite(question, index, embedder).text
     hits = search(index, question, n=50, query_vector=query_vector)
-    return (answerer or ExtractiveAnswerer())(question, index, hits, query_vector)
+    return answerer(question, index, hits, query_vector)
 
 
 def check_question(question) -> str:

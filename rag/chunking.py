@@ -15,12 +15,20 @@ and the subject next to it, then resolve that subject:
 - a name ("Mr Pistorius") to the full name seen earlier ("Boris Pistorius");
 - a role ("The Defence Secretary") to the person introduced with it
   ("Defence Secretary John Healey");
-- "he"/"she" to the latest speaker of that gender (from Mr/Lord, Mrs/Baroness …);
+- "he"/"she" to the latest speaker of that gender (from Mr/Lord, Mrs/Baroness …),
+  or to the person the sentence before names first when nobody spoke in it;
 - another singular description ("The independent crossbencher") to the latest speaker.
+
+The subject is the words before the verb ("Economist Carla Ibáñez of the
+University of Santiago said": Carla Ibáñez), a name opening the sentence before
+a relative clause or apposition ("Local librarian Tom Whitcombe, who has worked
+…, said"), or a name after the verb ("…, says UK").
 
 A sentence with no attribution that continues an open quotation, or opens a
 paragraph with a quotation mark while the previous one was left open (the news
-convention), keeps the quotation's speaker. Narration gets no speaker.
+convention), or opens with a quotation mark right after an attributed quote in
+the same paragraph ('“A,” Mr K said. “B.”'), keeps the quotation's speaker.
+Narration gets no speaker.
 
 Passages are one sentence, or up to three when sentences are short fragments,
 never mixing speakers, so an answer can quote exactly the sentence that answers.
@@ -35,6 +43,8 @@ from dataclasses import dataclass, field, replace
 CHUNKER_VERSION = "4"
 
 _MIN_PASSAGE_CHARS = 60
+# How many of the latest speakers "he" or "she" may refer to.
+_RECENT = 8
 _MAX_PASSAGE_SENTENCES = 3
 
 
@@ -191,6 +201,7 @@ def _attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
     recent: list[Person] = []  # speakers, latest last
     quote_open, quote_speaker, waiting = False, None, []  # waiting: sentences of an open quote with no speaker yet
     prev_para = -1
+    named_before: Person | None = None
     for i, (start, end, para) in enumerate(sentences):
         sent = text[start:end]
         if para != prev_para:
@@ -202,10 +213,10 @@ def _attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
         started_inside = quote_open
         outside, quote_open = _mask_quotes(sent, quote_open)
         _register_mentions(sent, people)
-        # Someone the narration names is who "he" or "she" in the next sentence may be
-        # (not someone named inside a quotation: "He added" follows its speaker).
-        recent.extend(sorted((p for p in people if _mentions(outside, p)), key=lambda p: outside.find(p.surname)))
-        person = _find_speaker(outside, people, recent)
+        # "He" or "she" is one of the latest speakers, or the person the sentence before
+        # names first when nobody spoke in it ("Minister Soto met Ibanez. He said …").
+        context = recent[-_RECENT:] + ([named_before] if named_before else [])
+        person = _find_speaker(outside, people, context)
         speaker = person.name if person else None
         if person:
             recent.append(person)
@@ -218,6 +229,9 @@ def _attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
         if speaker is None and (started_inside or quote_open):
             waiting.append(i)
         speakers.append(speaker)
+        surnames = {p.surname: p for p in people}
+        named_before = None if person else next(
+            (surnames[w] for w in re.findall(r"[A-Z][\w’'-]+", outside) if w in surnames), None)
         if speaker and (started_inside or quote_open or waiting):
             for j in waiting:  # '“A. B,” he said.': A is his too
                 speakers[j] = speakers[j] or speaker
@@ -272,7 +286,8 @@ def _find_speaker(outside: str, people: list[Person], recent: list[Person]) -> P
             described = head and head[0].lower() == "the" and len(head) <= 6
             # "Local librarian Tom Whitcombe, who has worked …, said" / "Carla Ibáñez,
             # an economist at …, said": the name opens the sentence.
-            if len(parts) > 1 and not described and head and head[-1][:1].isupper():
+            if (len(parts) > 1 and not described and 1 < len(head) <= 6 and head[-1][:1].isupper()
+                    and all(w[:1].isupper() or w.lower() in _ROLE_WORDS or w in _NAME_PARTICLES for w in head)):
                 found = _resolve(head, people, recent)
                 if found:
                     return found
@@ -299,10 +314,6 @@ def _find_speaker(outside: str, people: list[Person], recent: list[Person]) -> P
     return None
 
 
-def _mentions(sent: str, person: Person) -> bool:
-    return bool(re.search(rf"(?<!\w){re.escape(person.surname)}(?!\w)", sent)) and person.surname[:1].isupper()
-
-
 def _leading_capitalised(words: list[str]) -> list[str]:
     run = []
     for w in words:
@@ -320,14 +331,10 @@ def _resolve(words: list[str], people: list[Person], recent: list[Person]) -> Pe
     """Turn a subject phrase into a person, registering new ones."""
     if len(words) == 1 and words[0].lower() in _PRONOUNS:
         gender = _PRONOUNS[words[0].lower()]
-        candidates = list(reversed(recent or people))
-        # Someone known to be of that gender first, then the latest of unknown gender, who is then known.
-        person = next((p for p in candidates if p.gender == gender), None)
-        unknown = next((p for p in candidates if not p.gender), None)
-        if unknown and (person is None or candidates.index(unknown) < candidates.index(person)):
-            unknown.gender = gender
-            return unknown
-        return person
+        for person in reversed(recent):
+            if person.gender in (gender, ""):
+                return person
+        return None
     if len(words) > 8:
         words = words[-8:]
     role, name = _split_role_name(words)

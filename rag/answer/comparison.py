@@ -15,7 +15,7 @@ import numpy as np
 from ..retrieval import Hit
 from ..store import Index
 from .question import Question
-from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
+from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import MIN_CONFIDENCE, Candidate, centrality, ranked, score_sentences
 
 # A side is quoted down to this confidence when the other side reaches
@@ -47,6 +47,6 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         if found and all(found[0].text != b.text for b in best):
             best.append(found[0])
     if not best or max(c.confidence for c in best) < MIN_CONFIDENCE:
-        return "no passage answers this question."
+        return NO_PASSAGE
     budget = MAX_LONG_ANSWER_CHARS // len(best) - 5
     return [quote(index, c, q.topic, budget=budget) for c in best]

@@ -12,7 +12,7 @@ import numpy as np
 from ..retrieval import Hit
 from ..store import Index
 from .question import Question
-from .result import MAX_ANSWER_CHARS, Quote, quote
+from .result import MAX_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import fits_kind, ranked, score_sentences
 
 # A second sentence joins the answer when it scores within 10% of the best
@@ -27,7 +27,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         return no_one(q)
     best = candidates[0]
     if best.confidence < q.min_confidence:
-        return "no passage answers this question."
+        return NO_PASSAGE
     chosen = [quote(index, best, q.topic)]
     for other in candidates[1:3]:
         if (other.score >= RUNNER_UP * best.score and other.confidence >= q.min_confidence

@@ -22,7 +22,7 @@ from ..retrieval import Hit, terms
 from ..store import Index
 from .factoid import no_one
 from .question import Question
-from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
+from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .vocabulary import country_of
 from .scoring import CONTEXT_SENTENCES, Candidate, _capitalised, fits_kind, names, ranked, score_sentences
 
@@ -39,7 +39,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         return no_one(q)
     best = candidates[0]
     if best.confidence < q.min_confidence:
-        return "no passage answers this question."
+        return NO_PASSAGE
     chosen: list[Candidate] = [best]
     seen = _items(best.text, q)
     for c in candidates[1:]:

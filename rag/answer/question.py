@@ -77,6 +77,8 @@ view views position stance reaction response verdict point argument remarks comm
 words claim claims warning accusation accusations charges opinion framing concern concerns worry worries
 fear fears demand demands
 """.split())
+# People a description such as "the minister" may stand for at once.
+MAX_DESCRIBED = 5
 PARTS_SPLIT = re.compile(
     r"(?:,\s*(?:and|but)\s+|\s+and\s+(?=(?:what|who|whom|whose|when|where|why|how|which)\b)|;\s*|\?\s+)"
     r"(?=(?:what|who|whom|whose|when|where|why|how|which|did|does|do|is|are|was|were|has|have|can)\b)", re.I)
@@ -105,6 +107,7 @@ class Question:
     min_confidence: float = 0.75  # set by the answerer: see scoring.MIN_CONFIDENCE
     uncertain: set[str] = field(default_factory=set)  # topic terms that ask what is not known ("unknown")
     unknown_actor: str | None = None  # "the Chilean president" when no one quoted holds that office
+    direction: tuple[str, str] | None = None  # ("Russia", "North Korea") in "What is Russia giving North Korea?"
 
 
 def parts(question: str) -> list[str]:
@@ -146,9 +149,12 @@ def named_people(question: str, index: Index) -> list[tuple[Person, tuple[int, i
                 for person in people:
                     if all(p.name != person.name for p, _ in found):
                         found.append((person, (tokens[i][1], tokens[i + size - 1][2])))
-    for person, span in _described(question, tokens, taken, index):
-        if all(p.name != person.name for p, _ in found):
-            found.append((person, span))
+    described = list(_described(question, tokens, taken, index))
+    # "the minister" in a collection with hundreds of ministers names no one in particular.
+    if len({p.name for p, _ in described}) <= MAX_DESCRIBED:
+        for person, span in described:
+            if all(p.name != person.name for p, _ in found):
+                found.append((person, span))
     return sorted(found, key=lambda f: f[1])
 
 
@@ -259,6 +265,7 @@ def read_question(question: str, index: Index) -> Question:
             q.alternatives[t] = alt - {t}
     q.related = {t: r for t, r in by_meaning(question, index).items() if t in topic and t not in q.alternatives}
     q.uncertain = {t for w in _UNKNOWN_WORDS.findall(question) for t in terms(w)} & set(topic)
+    q.direction = direction(question, people)
     q.speech = bool(asked_verbs) or bool({w.lower() for w in words(question)} & _SPEECH_NOUNS)
     if q.speech or form in ("overview", "comparison"):
         _read_actor(q, named, index)
@@ -266,6 +273,21 @@ def read_question(question: str, index: Index) -> Question:
         q.list_of = ("people" if _QUOTED.search(question) else "countries" if _COUNTRY_LISTS.search(question)
                      else "places" if _PLACE_LISTS.search(question) else None)
     return q
+
+
+def direction(question: str, people: list[Person]) -> tuple[str, str] | None:
+    """The two countries or people either side of a verb ("Russia giving North
+    Korea"), in the question's order. Names of other things, and passives
+    ("invaded by"), say nothing about direction."""
+    found = list(re.finditer(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*", question))[1:]
+    aliases = {a for p in people for a in p.aliases()}
+    found = [m for m in found if country_of(m.group()) or m.group() in aliases]
+    for a, b in zip(found, found[1:]):
+        between = re.findall(r"[\w’'-]+|[,;:]", question[a.end():b.start()])
+        verbs = [w for w in between if w.lower() not in stopwords()]
+        if verbs and len(between) <= 3 and "by" not in between and not set(between) & {",", ";", ":"}:
+            return a.group(), b.group()
+    return None
 
 
 def _form(question: str, people: list[Person]) -> str:

@@ -22,6 +22,9 @@ MAX_ANSWER_CHARS = 400
 # Summaries, lists and comparisons hold several sentences.
 MAX_LONG_ANSWER_CHARS = 700
 DONT_SAY = "The documents don't say"
+NO_PASSAGE = "no passage answers this question."
+# The shortest window a long sentence is cut to, whatever room is left.
+MIN_CUT = 60
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ def cut(sentence: str, topic: list[str], budget: int, *, keep_end: bool = True) 
     The window holds the most topic words; among equals, the one that reaches
     the sentence's end, where a long question or quote makes its point (or,
     with `keep_end` false, the earliest: "X said …" when X is what is asked)."""
+    budget = max(budget, MIN_CUT)
     if len(sentence) <= budget:
         return sentence
     positions = [m.start() for m in re.finditer(r"\w+", sentence) if set(terms(m.group())) & set(topic)]
@@ -95,10 +99,12 @@ def cut(sentence: str, topic: list[str], budget: int, *, keep_end: bool = True) 
         return inside, keep_end and s + budget >= len(sentence), -s
 
     start = max(starts, key=key)
-    if start:
-        start = sentence.find(" ", start) + 1 if sentence[start - 1] not in " :" else start
+    if start and sentence[start - 1] not in " :":  # start at a word
+        space = sentence.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
     end = start + budget - 2
     if end >= len(sentence):
         return "…" + sentence[start:]
-    end = sentence.rfind(" ", start, end)
+    space = sentence.rfind(" ", start, end)
+    end = space if space > start else end  # end at a word, unless it is one long word
     return ("…" if start else "") + sentence[start:end].rstrip(" ,;:") + "…"

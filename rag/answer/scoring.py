@@ -249,20 +249,13 @@ def _kind_found(text: str, q: Question, speaker: str | None) -> bool | str:
 
 def reversed_direction(q: Question, text: str) -> bool:
     """"What is Russia giving North Korea?" against "North Korea … to Russia":
-    two countries or people either side of a verb in the question, the other
-    way round in the sentence. Names of other things, and passives ("invaded
-    by"), say nothing about direction."""
-    found = [m for m in re.finditer(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*", q.text)][1:]
-    people = {p.name for p in q.people} | {a for p in q.people for a in p.aliases()}
-    found = [m for m in found if country_of(m.group()) or m.group() in people]
-    for a, b in zip(found, found[1:]):
-        between = re.findall(r"[\w’'-]+|[,;:]", q.text[a.end():b.start()])
-        verbs = [w for w in between if w.lower() not in stopwords()]
-        if not verbs or len(between) > 3 or "by" in between or set(between) & {",", ";", ":"}:
-            continue  # "Russia and North Korea": no direction
-        at_a, at_b = _position(text, a.group()), _position(text, b.group())
-        return at_a is not None and at_b is not None and at_b < at_a
-    return False
+    two countries or people either side of a verb in the question (see
+    `question.direction`), the other way round in the sentence."""
+    if not q.direction:
+        return False
+    a, b = q.direction
+    at_a, at_b = _position(text, a), _position(text, b)
+    return at_a is not None and at_b is not None and at_b < at_a
 
 
 def _position(text: str, name: str) -> int | None:

@@ -21,10 +21,12 @@ import numpy as np
 from ..retrieval import Hit, in_vocabulary
 from ..store import Index
 from .question import Question
-from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
+from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import Candidate, centrality, ranked, score_sentences
 
 MAX_SENTENCES = 3
+# Candidates looked at for a summary: the best by centrality or by score.
+MAX_POOL = 30
 # Cosine above which two passages say the same thing (the article's repeated
 # "highly likely … troops in Russia" pair is 0.86).
 REPEAT = 0.8
@@ -53,7 +55,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         candidates = [c for c in ranked(score_sentences(q, index, hits, query_vector, rows=rows))
                       if c.confidence >= q.min_confidence]
         if not candidates:
-            return "no passage answers this question."
+            return NO_PASSAGE
     else:
         candidates = _central(index, rows, headline=not who)
     return _pick(index, candidates, q)
@@ -78,26 +80,20 @@ def _central(index: Index, rows: list[int], *, headline: bool) -> list[Candidate
 
 def _pick(index: Index, candidates: list[Candidate], q: Question) -> list[Quote]:
     """Up to MAX_SENTENCES by marginal relevance, within 700 characters, in document order."""
-    chosen: list[Candidate] = []
+    chosen: list[tuple[Candidate, Quote]] = []
     used = 0
-    pool = list(candidates[:30])
+    pool = list(candidates[:MAX_POOL])
     while pool and len(chosen) < MAX_SENTENCES:
         def marginal(c: Candidate) -> float:
-            return c.score - REDUNDANCY * max((float(index.vectors[c.row] @ index.vectors[o.row]) for o in chosen),
+            return c.score - REDUNDANCY * max((float(index.vectors[c.row] @ index.vectors[o.row]) for o, _ in chosen),
                                               default=0.0)
         best = max(pool, key=marginal)
         pool.remove(best)
-        if any(float(index.vectors[best.row] @ index.vectors[o.row]) > REPEAT for o in chosen if o.row != best.row):
+        if any(float(index.vectors[best.row] @ index.vectors[o.row]) > REPEAT for o, _ in chosen if o.row != best.row):
             continue
-        shown = quote(index, best, q.topic, budget=MAX_LONG_ANSWER_CHARS // 2)
+        shown = quote(index, best, q.topic, budget=min(MAX_LONG_ANSWER_CHARS // 2, MAX_LONG_ANSWER_CHARS - used - 10))
         if used + len(shown.text) + 5 > MAX_LONG_ANSWER_CHARS:
             continue
-        chosen.append(best)
+        chosen.append((best, shown))
         used += len(shown.text) + 5
-    order = sorted(chosen, key=lambda c: (c.row, c.span))
-    quotes, used = [], 0
-    for c in order:
-        shown = quote(index, c, q.topic, budget=MAX_LONG_ANSWER_CHARS - used - 5 * (len(order) - len(quotes)))
-        quotes.append(shown)
-        used += len(shown.text) + 5
-    return quotes
+    return [shown for _, shown in sorted(chosen, key=lambda pair: (pair[0].row, pair[0].span))]

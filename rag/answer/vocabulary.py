@@ -57,6 +57,8 @@ MEANING_SIMILARITY = 0.63
 SYNONYM_SIMILARITY = 0.8
 # The vocabulary embedded for meaning look-ups: the most frequent words.
 MAX_EMBEDDED_WORDS = 20_000
+# Readers' words whose embeddings are kept (about 1.5 KB each).
+MAX_ASKED_WORDS = 10_000
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:[’'][^\W\d_]+)?", re.UNICODE)
 _QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
@@ -301,6 +303,8 @@ def _nearest_by_meaning(todo: list[str], index: Index, embedder) -> dict[str, st
     # closest to the same part of speech.
     variants = [(w, v) for w in todo for v in dict.fromkeys([w, *_bare(w)])]
     new = [v for _, v in variants if v not in lex.asked]
+    if len(lex.asked) + len(new) > MAX_ASKED_WORDS:
+        lex.asked.clear()
     if new:  # a chat asks about the same things again: each word is embedded once per index
         lex.asked.update(zip(new, np.asarray(embedder.encode(new), dtype=np.float32)))
     sims = np.stack([lex.asked[v] for _, v in variants]) @ lex.vectors.T
