@@ -40,7 +40,7 @@ quotations, languages other than English.
 import re
 from dataclasses import dataclass, field, replace
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 
 _MIN_PASSAGE_CHARS = 60
 # How many of the latest speakers "he" or "she" may refer to.
@@ -172,6 +172,7 @@ urged urges wrote writes commented remarked responded cautioned predicted conclu
 confirmed denied recalled conceded observed emphasised emphasized reiterated vowed
 pledged promised maintained maintains believes thinks called calls
 """.split())
+_NAMING_VERBS = {"called", "calls"}  # "called the closures a betrayal" is speech; "called Wianki" a name
 _COURTESY = {"Mr": "m", "Mr.": "m", "Mrs": "f", "Mrs.": "f", "Ms": "f", "Ms.": "f",
              "Miss": "f", "Dr": "", "Dr.": "", "Prof": "", "Prof.": ""}
 _TITLES = {"Lord": "m", "Sir": "m", "Baron": "m", "King": "m", "Prince": "m",
@@ -183,6 +184,11 @@ professor officer commander admiral marshal premier envoy adviser advisor head
 crossbencher lawmaker mp representative spokesman analyst expert official
 economist researcher scientist lawyer attorney doctor author historian campaigner activist librarian
 teacher councillor councilor editor correspondent executive founder manager engineer economist
+""".split())
+# Capitalised words that start a sentence, not a name ("His …", "Who …").
+_NOT_NAMES = set("""
+the it this that these those i we you he she they his her its their our my your who what when where why how
+which there here in on at a an and but or if as after before while during
 """.split())
 _NAME_PARTICLES = {"of", "de", "da", "van", "von", "der", "la", "le", "bin", "al"}
 _PRONOUNS = {"he": "m", "she": "f"}
@@ -304,9 +310,9 @@ def _find_speaker(outside: str, people: list[Person], recent: list[Person]) -> P
                 found = _resolve(head, people, recent)
                 if found:
                     return found
-        # Inverted: "…, says UK" / "“…,” said Mr Smith."
+        # Inverted: "…, says UK" / "“…,” said Mr Smith." (not "a festival called Wianki")
         after = outside[wend:].split(_BOUNDARY, 1)[0].split()
-        run = _leading_capitalised(after)
+        run = _leading_capitalised(after) if word.rstrip(".!?") not in _NAMING_VERBS else []
         if run:
             found = _resolve(run, people, recent)
             if found:
@@ -365,7 +371,7 @@ def _split_role_name(words: list[str]) -> tuple[str, list[str]]:
     last_role = max((k for k, w in enumerate(run) if w.lower() in _ROLE_WORDS), default=-1)
     role_words = words[:i] + run[: last_role + 1]
     name = run[last_role + 1:]
-    if not name or (len(name) == 1 and name[0].lower() in {"the", "it", "this", "that", "i", "we"}):
+    if not name or name[0].lower() in _NOT_NAMES:
         return " ".join(role_words), []
     # A lower-case phrase before a name is a role only if it ends in a role word.
     if role_words and role_words[-1].lower() not in _ROLE_WORDS:

@@ -13,6 +13,9 @@ into one that stands alone, so the rest of the pipeline needs no memory:
   else where its topic was ("… say about international law?" -> "… say about X?").
 
 A question that already names someone, or has no earlier turn, is left as is.
+When "What about X?" in the last question's frame has no answer, `fallback`
+asks what X said instead ("What point did Y put to peers?" does not fit the
+minister who answered Y), unless that frame named a topic ("… about Z?").
 
 Left out: more than one turn of look-back, plural pronouns, ellipsis other than
 "what about".

@@ -1,23 +1,27 @@
 """Scoring: how well each sentence answers a question; shared by every form.
 
 A sentence's confidence is the cosine similarity of its passage to the question
-plus the IDF-weighted share of the question's topic it covers, less 0.5 when it
-cannot hold the kind of answer asked for. Covered text is the sentence, its
-speaker and role, and, at half weight, its setting: the document's headline and
-lead, and the names and places of the sentences just before it (so "He said it
-was not clear how many troops were involved" covers "North Korean" from its
-article). Ranking adds small bonuses for topic words in the question's order
-and for sentences by or about a person the question names.
+plus the IDF-weighted share of the question's topic it covers, less a penalty
+when it cannot hold the kind of answer asked for (`KIND_PENALTY`). Covered text
+is the sentence, its speaker and role, a synonym or the countries of a region
+the question names, a word near in meaning to one no document has (in part),
+and, at half weight, its setting: the document's headline and lead, and the
+names and places of the sentences just before it (so "He said it was not clear
+how many troops were involved" covers "North Korean" from its article).
+Ranking adds small bonuses for topic words in the question's order and for
+sentences by or about a person the question names.
 
 When the question asks what someone said or thought, only that actor's
-sentences are eligible: spoken by the person or naming them; for a country or
-other body, sentences where it is the subject of a speech verb ("the UK and
-Germany condemned …").
+sentences are eligible: spoken by the person, or narration naming them; for a
+country or other body, sentences where it is the subject of a speech verb ("the
+UK and Germany condemned …") or spoken by someone whose role names it ("Danish
+infrastructure minister").
 
 The kind check wants an answer beyond the question's own words: "where in
 Russia" needs a place other than Russia; "how much does it cost" an amount of
-money, not a date. Direction counts: for "What is Russia giving North Korea?",
-a sentence saying North Korea gives Russia something does not fit.
+money, not a date; "what is still unknown" a sentence that says something is
+unclear. Direction counts: for "What is Russia giving North Korea?", a sentence
+saying North Korea gives Russia something does not fit.
 
 Left out: negation, tense, anything a parser would tell.
 """

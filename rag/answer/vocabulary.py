@@ -2,15 +2,19 @@
 
 Readers mistype names ("Pistorious"), use another name for a country
 ("Britain", "Pyongyang", "DPRK") or another word for the same thing
-("soldiers" where the text says "troops"). `rewrite` turns each word of a
-question that the index has never seen into a word it has, when one clearly
-stands for it, and leaves the rest alone (`rewrite`):
+("worldwide" where the text says "global"). `rewrite` turns each name of a
+question that the index has never seen into one it has, when one clearly stands
+for it, and leaves the rest alone:
 
 1. countries, from a gazetteer (the `countryinfo` package): a country's name,
    other spellings, capital, demonym and the acronym of its long name all stand
-   for each other ("Moscow" -> "Russia", "British" -> "UK", "DPRK" -> "North Korea");
+   for each other ("Moscow" -> "Russia", "British" -> "UK", "DPRK" -> "North
+   Korea"); a capitalised word the gazetteer lacks stands for the country the
+   documents name that is nearest to it in meaning ("Britain" -> "UK");
 2. names the index knows (people, roles, capitalised words), by spelling (the
    Levenshtein distance of RapidFuzz): "Healy" -> "Healey", "stirup" -> "Stirrup";
+   and long common words one or two letters off ("ammunitoin").
+
 The rewritten question is what retrieval and the answer step see, and what the
 answer reports as understood, so a reader can see how they were read.
 
@@ -20,8 +24,13 @@ is weaker evidence (single words embed noisily; antonyms embed close), so it is
 not written into the question: the answer step counts such a word as partly
 covered by its nearest word of the documents.
 
+The answer step also asks `synonyms` (the documents' own words that mean the
+same: "soldiers"/"troops"), `region_terms` ("Asia": the Asian countries the
+documents name) and `country_terms` ("Pyongyang", "the North": North Korea).
+
 Left out: typos in common words shorter than six letters, words split or run
-together, languages other than English, places below the country level.
+together, languages other than English, places below the country level, names
+of bodies other than countries ("Brussels" is read as Belgium, not the EU).
 """
 
 import re
