@@ -101,3 +101,31 @@ def test_name_set_off_by_commas_is_the_speaker():
     result = chunk("d", "The mayor of Tromsø, Kari Nilsen, said the new ferry will carry 240 passengers.")
     assert result.passages[0].speaker == "Kari Nilsen"
     assert [(p.name, p.role) for p in result.people] == [("Kari Nilsen", "mayor of Tromsø")]
+
+
+def speakers_of(text):
+    doc = chunk("d", text)
+    return [(text[s:e], p.speaker) for p in doc.passages for s, e in p.sentences]
+
+
+def test_subjects_before_relative_clauses_and_institutions():
+    text = ("Local librarian Tom Whitcombe, who has worked at the Marsh Lane branch for 22 years, said staff "
+            "learned of it from a newspaper.\n"
+            "Economist Carla Ibáñez of the University of Santiago said the deal gave Chile leverage.\n")
+    assert [who for _, who in speakers_of(text)] == ["Tom Whitcombe", "Carla Ibáñez"]
+
+
+def test_called_is_speech_but_a_name_after_it_is_not_a_speaker():
+    text = ('Opposition leader Daniel Reyes called the closures a betrayal. "Children will need two buses," he said.\n'
+            "Crowds gather for a festival called Wianki.\n")
+    assert [who for _, who in speakers_of(text)] == ["Daniel Reyes", "Daniel Reyes", None]
+
+
+def test_a_quote_after_an_attributed_one_in_the_same_paragraph_keeps_its_speaker():
+    text = '"We have waited a long time," Mr Kjeldsen said. "The ferries will carry 1,200 passengers."\n'
+    assert [who for _, who in speakers_of(text)] == ["Kjeldsen", "Kjeldsen"]
+
+
+def test_a_pronoun_goes_to_the_person_the_sentence_before_names_first():
+    text = "Minister Pedro Soto disagreed with economist Carla Ibanez. He said the plan would fail.\n"
+    assert [who for _, who in speakers_of(text)] == [None, "Pedro Soto"]
