@@ -80,9 +80,9 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
     turns: list[Turn] = []
     for earlier in [h for h in history if h.strip()][-MAX_HISTORY:]:
         # Names mended first: "What about Healy?" must find Healey to take his place in the frame.
-        earlier = understand(rewrite(check_question(earlier), opened, embedder).text, turns, opened)
+        earlier = understand(rewrite(check_question(earlier), opened, embedder), turns, opened)
         turns.append(Turn(earlier, _answer(earlier, opened, answerer)))
-    understood = understand(rewrite(question, opened, embedder).text, turns, opened)
+    understood = understand(rewrite(question, opened, embedder), turns, opened)
     answer = _answer(understood, opened, answerer)
     if answer.abstained and (alt := fallback(question, turns, opened)) and alt != understood:
         # "What about X?" in a frame that does not fit X: what X said, if anything.
@@ -107,7 +107,7 @@ def _answer_now(question: str, index: store.Index, answerer: Answerer) -> Answer
     # The embedding reads a typo or "Moscow" for "Russia" well enough; the
     # mended names are for BM25 and the answer step, and cost no second encode.
     query_vector = embedder.encode([question])[0]
-    question = rewrite(question, index, embedder).text
+    question = rewrite(question, index, embedder)
     hits = search(index, question, n=50, query_vector=query_vector)
     return answerer(question, index, hits, query_vector)
 

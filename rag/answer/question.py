@@ -90,7 +90,6 @@ class Question:
     form: str                   # "factoid", "overview", "list" or "comparison"
     kind: str | None            # for factoids: "number", "money", "time", "place", "person", "identity"
     people: list[Person]
-    name_terms: set[str]
     topic: list[str]
     unknown_names: list[str]
     speech_verbs: set[str]      # "warn" in "What did X warn about?"
@@ -254,7 +253,7 @@ def read_question(question: str, index: Index) -> Question:
         kind = "identity"  # ... that the question describes: the sentence that introduces them
     if kind == "identity":
         topic = list(dict.fromkeys(topic + [t for p in people for t in terms(f"{p.name} {p.role}")]))
-    q = Question(question, form, kind, people, name_terms, topic, _unknown_names(question, index), asked_verbs,
+    q = Question(question, form, kind, people, topic, _unknown_names(question, index), asked_verbs,
                  question_terms=set(terms(question)))
     by_term = {terms(w)[0]: w for w in words(question) if len(terms(w)) == 1}
     for t in topic:

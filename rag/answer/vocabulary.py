@@ -174,15 +174,7 @@ def lexicon(index: Index) -> Lexicon:
     return index.derived["lexicon"]
 
 
-@dataclass(frozen=True)
-class Reading:
-    """A question as understood: the rewritten text and what was changed."""
-
-    text: str
-    changes: tuple[tuple[str, str], ...]  # (as typed, as understood)
-
-
-def rewrite(question: str, index: Index, embedder=None) -> Reading:
+def rewrite(question: str, index: Index, embedder=None) -> str:
     """`question` with unseen names mended: a country by the name the documents
     use for it (a name the gazetteer lacks, such as "Britain", by the country
     nearest to it in meaning), a mistyped name or word by the one the index knows."""
@@ -194,7 +186,7 @@ def rewrite(question: str, index: Index, embedder=None) -> Reading:
     names = [w for s, e, w, c in unseen if c is None and w[:1].isupper() and not country_of(w)
              and not _in_a_name(question, s, e) and not _by_spelling(w, lex)]
     nearest = _nearest_by_meaning(names, index, embedder) if names and embedder is not None else {}
-    out, changes, pos = [], [], 0
+    out, pos = [], 0
     for start, end, word, country in unseen:
         if country is None and (country_of(word) or (typed and start == typed.start(1))):
             continue  # "Swedish" where only Danes speak: another country, not another word for one
@@ -203,10 +195,9 @@ def rewrite(question: str, index: Index, embedder=None) -> Reading:
         if better and fold(better) != fold(word):
             out.append(question[pos:start])
             out.append(better)
-            changes.append((word, better))
             pos = end
     out.append(question[pos:])
-    return Reading("".join(out), tuple(changes))
+    return "".join(out)
 
 
 def by_meaning(question: str, index: Index, embedder=None) -> dict[str, set[str]]:
