@@ -25,6 +25,7 @@ Anything implementing `Answerer` can replace this step (a generative model, say)
 """
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -62,8 +63,7 @@ class ExtractiveAnswerer:
 
     def _one(self, question: str, index: Index, hits: list[Hit], query_vector: np.ndarray,
              *, min_confidence: float = MIN_CONFIDENCE) -> list[Quote] | str:
-        q = read_question(question, index)
-        q.min_confidence = min_confidence
+        q = replace(read_question(question, index), min_confidence=min_confidence)
         if q.unknown_names:
             return "they never mention " + ", ".join(f"“{n}”" for n in q.unknown_names) + "."
         if q.unknown_actor:

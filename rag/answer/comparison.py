@@ -10,6 +10,8 @@ quoted, in the order the question names them.
 Left out: more than two sides, comparing documents as wholes, countries as sides.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..retrieval import Hit
@@ -28,14 +30,13 @@ CENTRAL_WEIGHT = 0.5
 def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
     sides = list({p.name: p for p in q.actor + q.people}.values())[:2]
     if len(sides) < 2:
-        q.speech = False
-        for c in ranked(score_sentences(q, index, hits, query_vector, actor=[])):
+        for c in ranked(score_sentences(replace(q, speech=False), index, hits, query_vector, actor=[])):
             if len(sides) == 2 or c.confidence < SIDE_CONFIDENCE:
                 break
             person = index.speaker_of(index.passages[c.row])
             if person and all(p.name != person.name for p in sides):
                 sides.append(person)
-    q.speech = True  # each side's own words, or words about it
+    q = replace(q, speech=True)  # each side's own words, or words about it
     best: list[Candidate] = []
     for person in sides:
         found = [c for c in score_sentences(q, index, hits, query_vector, actor=[person])

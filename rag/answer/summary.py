@@ -16,6 +16,8 @@ Which document: the only one, or the one the best-matching passages come from.
 Left out: summaries across several documents, abstractive summaries.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..retrieval import Hit, in_vocabulary
@@ -50,7 +52,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         doc_id = index.passages[hits[0].row].doc_id
         rows = index.rows_by("doc_id").get(doc_id, [])
     # "Give me a summary": words no document has ask for no particular topic.
-    q.topic = [t for t in q.topic if in_vocabulary(index, t) or q.alternatives.get(t) or q.related.get(t)]
+    q = replace(q, topic=[t for t in q.topic if in_vocabulary(index, t) or q.alternatives.get(t) or q.related.get(t)])
     if q.topic:
         candidates = [c for c in ranked(score_sentences(q, index, hits, query_vector, rows=rows))
                       if c.confidence >= q.min_confidence]
