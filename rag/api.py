@@ -81,7 +81,7 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
     for earlier in [h for h in history if h.strip()][-MAX_HISTORY:]:
         # Names mended first: "What about Healy?" must find Healey to take his place in the frame.
         earlier = understand(rewrite(check_question(earlier), opened, embedder), turns, opened)
-        turns.append(Turn(earlier, _answer(earlier, opened, answerer)))
+        turns.append(Turn(earlier, _answer(earlier, opened, answerer, earlier=True)))
     understood = understand(rewrite(question, opened, embedder), turns, opened)
     answer = _answer(understood, opened, answerer)
     if answer.abstained and (alt := fallback(question, turns, opened)) and alt != understood:
@@ -91,15 +91,17 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
     return answer
 
 
-def _answer(question: str, index: store.Index, answerer: Answerer | None) -> Answer:
-    if answerer is None:  # a conversation asks its earlier questions again: answer each once
+def _answer(question: str, index: store.Index, answerer: Answerer | None, *, earlier: bool = False) -> Answer:
+    """`question` answered; with `earlier`, from a cache, since a conversation
+    asks its earlier questions again with every new one."""
+    if earlier and answerer is None:
         cache = index.derived.setdefault("answers", {})
         if question not in cache:
             if len(cache) >= MAX_CACHED_ANSWERS:
                 cache.pop(next(iter(cache)))
             cache[question] = _answer_now(question, index, ExtractiveAnswerer())
         return cache[question]
-    return _answer_now(question, index, answerer)
+    return _answer_now(question, index, answerer or ExtractiveAnswerer())
 
 
 def _answer_now(question: str, index: store.Index, answerer: Answerer) -> Answer:

@@ -185,7 +185,11 @@ def rewrite(question: str, index: Index, embedder=None) -> str:
     unseen = _unseen(question, index)
     names = [w for s, e, w, c in unseen if c is None and w[:1].isupper() and not country_of(w)
              and not _in_a_name(question, s, e) and not _by_spelling(w, lex)]
-    nearest = _nearest_by_meaning(names, index, embedder) if names and embedder is not None else {}
+    nearest = {}
+    if names and embedder is not None:
+        # The other unseen words are embedded in the same call: `by_meaning` asks for them next.
+        _embed(names + _content_words(question, unseen, index), index, embedder)
+        nearest = _nearest_by_meaning(names, index, embedder)
     out, pos = [], 0
     for start, end, word, country in unseen:
         if country is None and (country_of(word) or (typed and start == typed.start(1))):
@@ -206,16 +210,22 @@ def by_meaning(question: str, index: Index, embedder=None) -> dict[str, set[str]
     synonyms, and nor do numbers, countries or the words a question is made of."""
     from ..embedding import embedder_for
 
-    lex = lexicon(index)
     asked = set(terms(question))
-    todo = [w for s, e, w, c in _unseen(question, index)
-            if c is None and not _in_a_name(question, s, e) and not _by_spelling(w, lex)
-            and not region(w) and not country_of(w) and w.lower() not in _NOT_CONTENT and terms(w)]
+    todo = _content_words(question, _unseen(question, index), index)
     if not todo:
         return {}
     embedder = embedder or index.derived.get("embedder") or embedder_for(index.model)
     return {terms(w)[0]: set(terms(f)) for w, f in _nearest_by_meaning(todo, index, embedder).items()
             if not set(terms(f)) & asked}
+
+
+def _content_words(question: str, unseen, index: Index) -> list[str]:
+    """The unseen words of a question that may have a word of the same meaning in
+    the documents: not names, numbers, countries or regions."""
+    lex = lexicon(index)
+    return [w for s, e, w, c in unseen
+            if c is None and not _in_a_name(question, s, e) and not _by_spelling(w, lex)
+            and not region(w) and not country_of(w) and w.lower() not in _NOT_CONTENT and terms(w)]
 
 
 def _unseen(question: str, index: Index) -> list[tuple[int, int, str, str | None]]:
@@ -301,12 +311,7 @@ def _nearest_by_meaning(todo: list[str], index: Index, embedder) -> dict[str, st
         return {}
     # A word and its bare forms ("affected" -> "affect"): single words embed
     # closest to the same part of speech.
-    variants = [(w, v) for w in todo for v in dict.fromkeys([w, *_bare(w)])]
-    new = [v for _, v in variants if v not in lex.asked]
-    if len(lex.asked) + len(new) > MAX_ASKED_WORDS:
-        lex.asked.clear()
-    if new:  # a chat asks about the same things again: each word is embedded once per index
-        lex.asked.update(zip(new, np.asarray(embedder.encode(new), dtype=np.float32)))
+    variants = _embed(todo, index, embedder)
     sims = np.stack([lex.asked[v] for _, v in variants]) @ lex.vectors.T
     best_rows: dict[str, np.ndarray] = {}
     for (word, _), row in zip(variants, sims):
@@ -319,6 +324,20 @@ def _nearest_by_meaning(todo: list[str], index: Index, embedder) -> dict[str, st
         if row[best] >= MEANING_SIMILARITY:
             found[word] = lex.forms[best]
     return found
+
+
+def _embed(words: list[str], index: Index, embedder) -> list[tuple[str, str]]:
+    """Embed each word and its bare forms, once per index (a chat asks about the
+    same things again); returns (word, form) pairs."""
+    lex = lexicon(index)
+    variants = [(w, v) for w in words for v in dict.fromkeys([w, *_bare(w)])]
+    new = list(dict.fromkeys(v for _, v in variants if v not in lex.asked))
+    if len(lex.asked) + len(new) > MAX_ASKED_WORDS:
+        lex.asked.clear()
+        new = list(dict.fromkeys(v for _, v in variants))
+    if new:
+        lex.asked.update(zip(new, np.asarray(embedder.encode(new), dtype=np.float32)))
+    return variants
 
 
 def _bare(word: str) -> list[str]:
