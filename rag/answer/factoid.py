@@ -13,7 +13,7 @@ from ..retrieval import Hit
 from ..store import Index
 from .question import Question
 from .result import MAX_ANSWER_CHARS, NO_PASSAGE, Quote, quote
-from .scoring import fits_kind, ranked, score_sentences
+from .scoring import Candidate, fits_kind, ranked, score_sentences
 
 # A second sentence joins the answer when it scores within 10% of the best
 # (SQuAD: 18% of answers quote a near tie, accuracy +1 point).
@@ -22,12 +22,10 @@ RUNNER_UP = 0.9
 
 def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
     """The quoted sentences, or why there is no answer."""
-    candidates = ranked(score_sentences(q, index, hits, query_vector))
-    if not candidates:
-        return no_one(q)
+    candidates = confident(q, index, hits, query_vector)
+    if isinstance(candidates, str):
+        return candidates
     best = candidates[0]
-    if best.confidence < q.min_confidence:
-        return NO_PASSAGE
     chosen = [quote(index, best, q.topic)]
     for other in candidates[1:3]:
         if (other.score >= RUNNER_UP * best.score and other.confidence >= q.min_confidence
@@ -37,6 +35,14 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
                 chosen.append(second)
                 break
     return chosen
+
+
+def confident(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Candidate] | str:
+    """The sentences ranked best first when the best is confident enough, else why there is no answer."""
+    candidates = ranked(score_sentences(q, index, hits, query_vector))
+    if not candidates:
+        return no_one(q)
+    return candidates if candidates[0].confidence >= q.min_confidence else NO_PASSAGE
 
 
 def no_one(q: Question) -> str:

@@ -20,11 +20,11 @@ import numpy as np
 
 from ..retrieval import Hit, terms
 from ..store import Index
-from .factoid import no_one
+from .factoid import confident
 from .question import Question
-from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
+from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
+from .scoring import CONTEXT_SENTENCES, Candidate, _capitalised, fits_kind, names
 from .vocabulary import country_of
-from .scoring import CONTEXT_SENTENCES, Candidate, _capitalised, fits_kind, names, ranked, score_sentences
 
 MAX_SENTENCES = 3
 # A further sentence must score at least this share of the best one.
@@ -34,12 +34,10 @@ ALSO = 0.8
 def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
     if q.list_of == "people":
         return _people_quoted(q, index, hits)
-    candidates = ranked(score_sentences(q, index, hits, query_vector))
-    if not candidates:
-        return no_one(q)
+    candidates = confident(q, index, hits, query_vector)
+    if isinstance(candidates, str):
+        return candidates
     best = candidates[0]
-    if best.confidence < q.min_confidence:
-        return NO_PASSAGE
     chosen: list[Candidate] = [best]
     seen = _items(best.text, q)
     for c in candidates[1:]:
