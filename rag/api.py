@@ -14,6 +14,7 @@ from . import config, store
 from .answer import Answer, Answerer, ExtractiveAnswerer
 from .answer.vocabulary import rewrite
 from .chunking import Passage, with_score
+from .documents import without_surrogates
 from .errors import QuestionError
 from .retrieval import search
 from .embedding import Embedder, embedder_for
@@ -117,7 +118,7 @@ def _answer_now(question: str, index: store.Index, answerer: Answerer) -> Answer
 def check_question(question) -> str:
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    question = " ".join(question.replace("\x00", " ").split())
+    question = " ".join(without_surrogates(question).replace("\x00", " ").split())
     if not question:
         raise QuestionError("the question is empty")
     if len(question) > config.MAX_QUESTION_CHARS:

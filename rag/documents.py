@@ -43,6 +43,9 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def load_documents(paths, *, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
     """Load files and directories into documents with unique ids.
 
@@ -103,6 +106,13 @@ def load_file(path, *, doc_id: str | None = None, max_bytes: int = MAX_FILE_BYTE
         hint = " (a scanned PDF without a text layer?)" if suffix in PDF_SUFFIXES else ""
         raise DocumentError(f"{path}: file has no text{hint}")
     return Document(id=doc_id or path.name, text=text, title=title or first_line(text), source=str(path))
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with lone UTF-16 surrogates (from invalid UTF-8 on a command line, or
+    a broken JSON string) replaced by U+FFFD, one character for one, so offsets
+    hold and the tokenizer gets text it can encode."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def first_line(text: str) -> str:
@@ -177,6 +187,10 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, str]:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
+    except Exception as exc:
+        # A damaged or hostile PDF fails deep inside pypdf in ways no list of
+        # its exceptions covers (nested arrays, compression bombs, flipped bytes).
+        raise DocumentError(f"{path}: not a readable PDF ({type(exc).__name__})") from exc
     return str(title).strip(), "\n\n".join(_unwrap(page) for page in pages if page.strip())
 
 

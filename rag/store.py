@@ -22,14 +22,14 @@ import logging
 import os
 import shutil
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import config
 from .chunking import CHUNKER_VERSION, Passage, Person, chunk, index_text
-from .documents import Document, load_documents
+from .documents import Document, load_documents, without_surrogates
 from .embedding import Embedder, default_embedder, known_models
 from .errors import DocumentError, IndexFormatError
 
@@ -220,6 +220,8 @@ def _collect(sources) -> list[Document]:
     sources = list(sources)
     paths = [s for s in sources if not isinstance(s, Document)]
     docs = [s for s in sources if isinstance(s, Document)] + (load_documents(paths) if paths else [])
+    docs = [replace(d, text=without_surrogates(d.text), title=without_surrogates(d.title or ""))
+            if isinstance(d.text, str) and isinstance(d.title or "", str) else d for d in docs]
     if not docs:
         raise DocumentError("nothing to index: no documents given")
     seen = set()

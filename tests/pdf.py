@@ -7,13 +7,17 @@ def write_pdf(path, lines: list[str]) -> None:
         escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         ops.append(f"({escaped}) Tj T*")
     ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1")
+    path.write_bytes(pdf_with_content("\n".join(ops).encode("latin-1")))
+
+
+def pdf_with_content(stream: bytes, stream_keys: bytes = b"") -> bytes:
+    """A one-page PDF whose page draws `stream` (raw content operators), for hostile inputs."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Length %d %s>>\nstream\n" % (len(stream), stream_keys) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
@@ -25,4 +29,4 @@ def write_pdf(path, lines: list[str]) -> None:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
+    return bytes(out)

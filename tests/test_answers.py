@@ -164,3 +164,14 @@ def test_accents_and_acronyms_do_not_make_it_abstain(tmp_path, embedder):
     assert rag.ask("What did Tesla's brother Dane say?", index).text == (
         "The documents don't say: they never mention “Dane”."
     )
+
+
+def test_lone_surrogates_are_replaced_not_a_traceback(tmp_path, embedder, article_index):
+    # Invalid UTF-8 on a command line arrives as lone surrogates; so can a broken JSON string.
+    answer = rag.ask("What did Pistorius say about \ud800 international law?", article_index)
+    assert answer.citations[0].speaker == "Boris Pistorius"
+    assert answer.question == "What did Pistorius say about \ufffd international law?"
+    index = rag.build_index([Document(id="s", text="The ferry starts in June.\ud800\n\nIt carries 240 cars.")],
+                            tmp_path / "ix", embedder=embedder)
+    assert index.documents["s"].text == "The ferry starts in June.\ufffd\n\nIt carries 240 cars."
+    assert rag.ask("How many cars does it carry?", index).text == "It carries 240 cars. [1]"

@@ -1,9 +1,11 @@
+import zlib
+
 import pytest
 
 from rag import Document, DocumentError, load_documents
 from rag.documents import load_file
 
-from .pdf import write_pdf
+from .pdf import pdf_with_content, write_pdf
 
 
 def test_text_file_keeps_text_and_takes_first_line_as_title(tmp_path):
@@ -93,3 +95,16 @@ def test_directory_without_supported_files(tmp_path):
     (tmp_path / "x.docx").write_bytes(b"PK")
     with pytest.raises(DocumentError, match="no supported files"):
         load_documents([tmp_path])
+
+
+@pytest.mark.parametrize("name, content, keys", [
+    # 10 KB of nested arrays: pypdf recurses until Python's limit
+    ("nested.pdf", b"BT /F1 12 Tf 72 720 Td " + b"[" * 4000 + b"(x)" + b"]" * 4000 + b" TJ ET", b""),
+    # 300 MB of text compressed into 300 KB: pypdf stops at its limit
+    ("bomb.pdf", zlib.compress(b"BT (" + b"a" * 300_000_000 + b") Tj ET", 9), b"/Filter /FlateDecode "),
+])
+def test_hostile_pdfs_are_one_line_errors(tmp_path, name, content, keys):
+    path = tmp_path / name
+    path.write_bytes(pdf_with_content(content, keys))
+    with pytest.raises(DocumentError, match=rf"{name}: not a readable PDF \("):
+        load_documents([path])
