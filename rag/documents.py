@@ -43,6 +43,8 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+# Deeper element nesting than this is refused (real pages stay under a hundred).
+MAX_HTML_DEPTH = 1000
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -101,7 +103,7 @@ def load_file(path, *, doc_id: str | None = None, max_bytes: int = MAX_FILE_BYTE
         title, text = _read_pdf(path, data)
     else:
         raw = _decode(path, data)
-        title, text = _read_html(raw) if suffix in HTML_SUFFIXES else ("", _normalise_newlines(raw))
+        title, text = _read_html(raw, path) if suffix in HTML_SUFFIXES else ("", _normalise_newlines(raw))
     if not text.strip():
         hint = " (a scanned PDF without a text layer?)" if suffix in PDF_SUFFIXES else ""
         raise DocumentError(f"{path}: file has no text{hint}")
@@ -149,11 +151,15 @@ _BLOCK_TAGS = [
 ]
 
 
-def _read_html(html: str) -> tuple[str, str]:
+def _read_html(html: str, path: Path) -> tuple[str, str]:
     try:
         from bs4 import BeautifulSoup
     except ImportError as exc:
         raise MissingDependencyError("reading HTML needs beautifulsoup4: pip install beautifulsoup4") from exc
+    depth = _nesting(html)
+    if depth > MAX_HTML_DEPTH:
+        # BeautifulSoup's tree walks take quadratic time on such input; no prose is nested this deep.
+        raise DocumentError(f"{path}: HTML nested {depth:,} levels deep (the limit is {MAX_HTML_DEPTH:,})")
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
@@ -165,6 +171,25 @@ def _read_html(html: str) -> tuple[str, str]:
         tag.insert_after("\n")
     lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
     return title, "\n".join(line for line in lines if line)
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
+# Elements that never nest (void) or whose end tag is optional: left open, they are not depth.
+_FLAT_TAGS = set("""
+area base br col embed hr img input link meta source track wbr p li dt dd option optgroup tr td th
+thead tbody tfoot colgroup caption rt rp
+""".split())
+
+
+def _nesting(html: str) -> int:
+    """The deepest nesting of elements, in one linear pass over the tags."""
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG.findall(html):
+        if name.lower() in _FLAT_TAGS or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _read_pdf(path: Path, data: bytes) -> tuple[str, str]:

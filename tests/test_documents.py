@@ -108,3 +108,15 @@ def test_hostile_pdfs_are_one_line_errors(tmp_path, name, content, keys):
     path.write_bytes(pdf_with_content(content, keys))
     with pytest.raises(DocumentError, match=rf"{name}: not a readable PDF \("):
         load_documents([path])
+
+
+def test_deeply_nested_html_is_refused_quickly(tmp_path):
+    # 1.1 MB of nested <div>s took BeautifulSoup minutes (quadratic); nesting this deep is never prose.
+    path = tmp_path / "n.html"
+    path.write_text("<div>" * 30000 + "The ferry starts in June." + "</div>" * 30000, encoding="utf-8")
+    with pytest.raises(DocumentError, match=r"n.html: HTML nested 30,000 levels deep"):
+        load_documents([path])
+    # Unclosed paragraphs and list items are not nesting.
+    ok = tmp_path / "ok.html"
+    ok.write_text("<html><body>" + "<p>A paragraph.<li>An item." * 3000 + "</body></html>", encoding="utf-8")
+    assert load_documents([ok])[0].text.startswith("A paragraph.")
