@@ -108,7 +108,7 @@ def test_pistorius_question_shows_quote_citation_and_highlighted_source(page):
 
 
 def test_abstention_is_a_plain_message(page):
-    chat = ask(page, "What did Emmanuel Macron say about the troops?", expect="don't say")
+    chat = ask(page, "What did Emmanuel Macron say about the troops?", expect="never mention “Emmanuel Macron”.")
     assert "The documents don't say: they never mention “Emmanuel Macron”." in chat
     assert "No sources" in page.locator("#sources").inner_text()
 
