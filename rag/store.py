@@ -199,7 +199,10 @@ def default_index() -> Index:
         index = open_index(path)
     except IndexFormatError as exc:
         reason = "missing" if not (path / MANIFEST).exists() else str(exc).split(": ", 1)[-1].split(";")[0]
-        docs = _stored_documents(path) or bundled
+        docs = _stored_documents(path)
+        if not docs and not _holds_only(path, {d.id for d in bundled}):
+            raise  # someone's own index that cannot be read: reported, never replaced by the article
+        docs = docs or bundled
         log.warning("rag: building the index in %s (%s); this takes a few seconds, once", path, reason)
         return build_index(docs, path)
     fresh = {d.id: d for d in bundled}
@@ -354,6 +357,16 @@ def _read_vectors(path: Path, dim: int) -> np.ndarray:
         raise _corrupt(path.parent, f"{path.name} has dimension {flat.d}, manifest says {dim}")
     vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, dim), np.float32)
     return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _holds_only(index_dir: Path, doc_ids: set[str]) -> bool:
+    """Whether the directory has no index yet, or one of just these documents."""
+    if not (index_dir / MANIFEST).exists() and not any(index_dir.glob("*.jsonl")):
+        return True
+    try:
+        return set(_read_manifest(index_dir)["documents"]) <= doc_ids
+    except IndexFormatError:
+        return False
 
 
 def _stored_documents(index_dir: Path) -> list[Document]:

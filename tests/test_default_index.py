@@ -54,3 +54,13 @@ def test_corrupt_default_index_is_rebuilt(default_dir):
     assert rag.ask("Who is Boris Pistorius?").citations[0].speaker == "Boris Pistorius"
     assert (default_dir / PASSAGES).read_text().startswith('{"doc_id": "article.txt"')
     assert json.loads((default_dir / MANIFEST).read_text())["passages"] == 24
+
+
+def test_someone_elses_unreadable_index_is_reported_not_replaced(default_dir, embedder):
+    rag.build_index([rag.Document(id="memo", text="The ferry starts in June.")], default_dir, embedder=embedder)
+    (default_dir / "documents.jsonl").write_text("{not json\n", encoding="utf-8")
+    (default_dir / PASSAGES).write_text("{not json\n", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in default_dir.iterdir()}
+    with pytest.raises(rag.IndexFormatError, match="default-index: index is corrupt"):
+        rag.store.default_index()
+    assert {p.name: p.read_bytes() for p in default_dir.iterdir()} == before
