@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,8 @@ log = logging.getLogger("rag")
 
 FORMAT = "rag-index"
 FORMAT_VERSION = 1
+# A temporary write folder older than this was left by a killed writer.
+STALE_WRITE_SECONDS = 3600
 MANIFEST, DOCUMENTS, PASSAGES, VECTORS = "manifest.json", "documents.jsonl", "passages.jsonl", "vectors.faiss"
 
 
@@ -252,6 +255,7 @@ def _write(index: Index, index_dir: Path) -> None:
     import faiss
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_writes(index_dir)
     tmp = index_dir.with_name(f".{index_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
@@ -284,6 +288,17 @@ def _write(index: Index, index_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     index.derived["faiss"] = flat
+
+
+def _remove_stale_writes(index_dir: Path) -> None:
+    """Remove what writers killed mid-write left behind. A write lasts seconds
+    (the embedding happens before it), so an hour-old one is nobody's."""
+    for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_WRITE_SECONDS:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass  # another writer removed it first
 
 
 def _swap(tmp: Path, target: Path) -> None:

@@ -1,8 +1,11 @@
 import json
+import os
+import time
 
 import numpy as np
 import pytest
 
+import rag
 from rag import Document, IndexFormatError, build_index, open_index
 from rag.embedding import HashingEmbedder
 from rag.store import MANIFEST, PASSAGES, VECTORS
@@ -131,3 +134,14 @@ def test_build_rejects_bad_document_sets(tmp_path, hashing):
     with pytest.raises(DocumentError, match="document 'e' has no text"):
         build_index([Document(id="e", text="")], tmp_path / "ix", embedder=hashing)
     assert not (tmp_path / "ix").exists()
+
+
+def test_a_killed_writers_folder_is_removed_by_the_next_write(tmp_path, hashing):
+    stale, fresh = tmp_path / ".ix.tmp-dead0001", tmp_path / ".ix.tmp-live0002"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "passages.jsonl").write_text("", encoding="utf-8")
+    hour_and_a_bit_ago = time.time() - 3700
+    os.utime(stale, (hour_and_a_bit_ago, hour_and_a_bit_ago))
+    rag.build_index([Document(id="d", text="The ferry starts in June.")], tmp_path / "ix", embedder=hashing)
+    assert not stale.exists() and fresh.exists()  # a write under way elsewhere is left alone
