@@ -15,7 +15,7 @@ from .answer import Answer, Answerer, ExtractiveAnswerer
 from .answer.vocabulary import rewrite
 from .chunking import Passage, with_score
 from .documents import without_surrogates
-from .errors import QuestionError
+from .errors import IndexFormatError, QuestionError
 from .retrieval import search
 from .embedding import Embedder, embedder_for
 
@@ -33,7 +33,10 @@ def load_index(index=None) -> store.Index:
     if isinstance(index, store.Index):
         return index
     path = Path(index).expanduser() if index is not None else config.default_index_dir()
-    key = path.resolve()
+    try:
+        key = path.resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop
+        raise IndexFormatError(f"{path}: cannot open it ({exc})") from None
     with _lock:
         cached = _opened.get(key)
         if cached and cached[0] == _manifest_mtime(path):

@@ -187,7 +187,9 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
         raise _corrupt(index_dir, f"{len(passages)} passages and {len(vectors)} vectors, manifest says {manifest['passages']}")
     for p in passages:
         doc = documents.get(p.doc_id)
-        if doc is None or doc.text[p.start:p.end] != p.text:
+        if not (isinstance(p.start, int) and isinstance(p.end, int) and isinstance(p.text, str)):
+            raise _corrupt(index_dir, "passages.jsonl has a passage whose offsets or text are of the wrong type")
+        if doc is None or not isinstance(doc.text, str) or doc.text[p.start:p.end] != p.text:
             raise _corrupt(index_dir, f"passage offsets do not match document '{p.doc_id}'")
     return Index(index_dir, manifest["model"], manifest["dim"], documents, people, passages, vectors)
 
@@ -334,7 +336,7 @@ def _read_manifest(index_dir: Path) -> dict:
         manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexFormatError(f"{index_dir}: not an index (no {MANIFEST}); build one with: rag index PATH... --index {index_dir}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _corrupt(index_dir, f"{MANIFEST} is not valid JSON") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _corrupt(index_dir, f"{MANIFEST} is not a rag index manifest")
@@ -355,7 +357,9 @@ def _read_jsonl(path: Path) -> list[dict]:
             return [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
         raise _corrupt(path.parent, f"{path.name} is missing") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise _corrupt(path.parent, f"{path.name} is a directory") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: hostile nesting
         raise _corrupt(path.parent, f"{path.name} is not valid JSON lines") from exc
 
 

@@ -145,3 +145,23 @@ def test_a_killed_writers_folder_is_removed_by_the_next_write(tmp_path, hashing)
     os.utime(stale, (hour_and_a_bit_ago, hour_and_a_bit_ago))
     rag.build_index([Document(id="d", text="The ferry starts in June.")], tmp_path / "ix", embedder=hashing)
     assert not stale.exists() and fresh.exists()  # a write under way elsewhere is left alone
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda ix: (ix / PASSAGES).write_text((ix / PASSAGES).read_text().replace('"start": 0', '"start": "abc"')),
+     "offsets or text are of the wrong type"),
+    (lambda ix: (ix / PASSAGES).write_text("[" * 100_000 + "]" * 100_000 + "\n"), "passages.jsonl is not valid JSON"),
+    (lambda ix: ((ix / PASSAGES).unlink(), (ix / PASSAGES).mkdir()), "passages.jsonl is a directory"),
+])
+def test_hand_edited_index_files_are_one_line_errors(tmp_path, hashing, damage, message):
+    build_index([Document(id="d", text="The ferry starts in June.")], tmp_path / "ix", embedder=hashing)
+    damage(tmp_path / "ix")
+    with pytest.raises(IndexFormatError, match=message):
+        open_index(tmp_path / "ix", model=hashing.name)
+
+
+def test_an_index_path_in_a_symlink_loop_is_a_one_line_error(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(IndexFormatError, match="a: cannot open it"):
+        rag.load_index(tmp_path / "a")
