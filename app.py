@@ -179,7 +179,7 @@ def build_app(index_dir: str | None = None):
         history.append({"role": "assistant", "content": "\n\n".join(lines)})
         return history, loaded_line(index_for(session)), gr.update(value=None), session
 
-    def api_ask(question: str) -> dict:
+    def api_ask(question: str = "") -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
         try:
             return rag.ask(question, base).to_json()
@@ -189,7 +189,11 @@ def build_app(index_dir: str | None = None):
     def api_retrieve(question: str, k: int = 5) -> list[dict]:
         """The k passages that best match the question, with offsets, speakers and scores."""
         try:
-            return [p.to_json() for p in rag.retrieve(question, k=int(k), index=base)]
+            k = int(k)
+        except (TypeError, ValueError, OverflowError):  # "abc", None, "inf" from a client
+            raise gr.Error(f"k must be a whole number of at least 1, not {k!r}") from None
+        try:
+            return [p.to_json() for p in rag.retrieve(question, k=k, index=base)]
         except rag.RagError as exc:
             raise gr.Error(str(exc)) from None
 

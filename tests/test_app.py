@@ -192,3 +192,8 @@ def test_api_returns_what_the_python_api_returns(server, article_index):
     ]
     with pytest.raises(Exception, match="the question is empty"):
         client.predict("", api_name="/ask")
+    with pytest.raises(Exception, match="the question is empty"):
+        client.predict(api_name="/ask")
+    for k in ("abc", None, "inf"):
+        with pytest.raises(Exception, match="k must be a whole number of at least 1"):
+            client.predict(question, k, api_name="/retrieve")
