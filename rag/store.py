@@ -3,7 +3,9 @@
 An index is a directory you can open and read:
 
 - `manifest.json`: format name and version, model name, embedding dimension,
-  chunker version, and each document's id, title, source and SHA-256;
+  chunker version, each document's id, title, source and SHA-256, and each
+  file's size and SHA-256 (checked on open: a changed, truncated or swapped file
+  is refused before it is parsed);
 - `documents.jsonl`: one document a line, with its full text and the people
   found in it (so the index can be rebuilt without the original files);
 - `passages.jsonl`: one passage a line: document id, offsets, text, speaker;
@@ -17,6 +19,7 @@ Left out: approximate FAISS indexes (flat search is exact and fast enough for
 tens of thousands of passages), concurrent writers (last one wins).
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -168,6 +171,7 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
             f"{index_dir}: index was built by chunker version {manifest['chunker_version']} "
             f"(this is {CHUNKER_VERSION}); rebuild it with: rag index PATH... --index {index_dir}"
         )
+    _check_files(index_dir, manifest)
     try:
         documents, people = {}, {}
         for row in _read_jsonl(index_dir / DOCUMENTS):
@@ -279,6 +283,7 @@ def _write(index: Index, index_dir: Path) -> None:
             "chunker_version": CHUNKER_VERSION, "passages": len(index.passages),
             "documents": {d.id: {"title": d.title, "source": d.source, "sha256": d.sha256}
                           for d in index.documents.values()},
+            "files": {name: _fingerprint(tmp / name) for name in (DOCUMENTS, PASSAGES, VECTORS)},
         }
         # The manifest is written last: a directory without one is never taken for an index.
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -290,6 +295,32 @@ def _write(index: Index, index_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     index.derived["faiss"] = flat
+
+
+def _fingerprint(path: Path) -> dict:
+    """Size and SHA-256 of a file, as the manifest records them."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def _check_files(index_dir: Path, manifest: dict) -> None:
+    """Every file as the manifest recorded it: a flipped byte, a truncated or
+    swapped file is refused before FAISS or JSON reads it (a damaged FAISS header
+    can make it allocate gigabytes). Indexes written before the manifest kept
+    fingerprints are opened unchecked."""
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return
+    for name in (DOCUMENTS, PASSAGES, VECTORS):
+        want = files.get(name)
+        path = index_dir / name
+        if not isinstance(want, dict) or not path.is_file():
+            raise _corrupt(index_dir, f"{name} is missing")
+        if path.stat().st_size != want.get("size") or _fingerprint(path)["sha256"] != want.get("sha256"):
+            raise _corrupt(index_dir, f"{name} is not the file the manifest recorded (changed, truncated or replaced)")
 
 
 def _remove_stale_writes(index_dir: Path) -> None:
@@ -375,7 +406,13 @@ def _read_vectors(path: Path, dim: int) -> np.ndarray:
     if flat.d != dim:
         raise _corrupt(path.parent, f"{path.name} has dimension {flat.d}, manifest says {dim}")
     vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, dim), np.float32)
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1)
+    # Embeddings are unit length (a text with no words may embed to zero); anything else is damage.
+    unit_or_zero = np.isclose(norms, 1.0, atol=1e-3) | (norms == 0)
+    if not np.isfinite(vectors).all() or not unit_or_zero.all() or (len(norms) and not norms.any()):
+        raise _corrupt(path.parent, f"{path.name} holds vectors that are not embeddings (zeroed, NaN or scaled)")
+    return vectors
 
 
 def _holds_only(index_dir: Path, doc_ids: set[str]) -> bool:

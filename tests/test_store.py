@@ -102,6 +102,7 @@ def test_interrupted_swap_is_recovered_on_open(tmp_path, hashing):
 )
 def test_corrupt_index_is_reported_in_one_line(tmp_path, hashing, damage, message):
     build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    forget_fingerprints(tmp_path / "ix")  # the checks behind them, as for an index written before they were kept
     damage(tmp_path / "ix")
     with pytest.raises(IndexFormatError, match=message) as info:
         open_with(tmp_path / "ix", hashing)
@@ -155,6 +156,7 @@ def test_a_killed_writers_folder_is_removed_by_the_next_write(tmp_path, hashing)
 ])
 def test_hand_edited_index_files_are_one_line_errors(tmp_path, hashing, damage, message):
     build_index([Document(id="d", text="The ferry starts in June.")], tmp_path / "ix", embedder=hashing)
+    forget_fingerprints(tmp_path / "ix")
     damage(tmp_path / "ix")
     with pytest.raises(IndexFormatError, match=message):
         open_index(tmp_path / "ix", model=hashing.name)
@@ -165,3 +167,32 @@ def test_an_index_path_in_a_symlink_loop_is_a_one_line_error(tmp_path):
     (tmp_path / "b").symlink_to(tmp_path / "a")
     with pytest.raises(IndexFormatError, match="a: cannot open it"):
         rag.load_index(tmp_path / "a")
+
+
+def test_vector_file_is_checked_against_the_manifest(tmp_path, hashing):
+    build_index([Document(id="d", text="The ferry starts in June. It carries 240 cars.")], tmp_path / "ix", embedder=hashing)
+    vectors = tmp_path / "ix" / VECTORS
+    data = bytearray(vectors.read_bytes())
+    data[40] ^= 0xFF  # one flipped byte, in the header FAISS reads its sizes from
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match="vectors.faiss is not the file the manifest recorded"):
+        open_index(tmp_path / "ix", model=hashing.name)
+
+
+def test_vectors_that_are_not_embeddings_are_refused_even_with_a_matching_manifest(tmp_path, hashing):
+    import faiss
+
+    build_index([Document(id="d", text="The ferry starts in June.")], tmp_path / "ix", embedder=hashing)
+    flat = faiss.IndexFlatIP(hashing.dim)
+    flat.add(np.full((1, hashing.dim), np.nan, dtype=np.float32))
+    faiss.write_index(flat, str(tmp_path / "ix" / VECTORS))
+    forget_fingerprints(tmp_path / "ix")
+    with pytest.raises(IndexFormatError, match="not embeddings"):
+        open_index(tmp_path / "ix", model=hashing.name)
+
+
+def forget_fingerprints(index_dir):
+    """Drop the files' sizes and hashes from a manifest, as in one written before they were kept."""
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    del manifest["files"]
+    (index_dir / MANIFEST).write_text(json.dumps(manifest))
