@@ -184,18 +184,18 @@ def build_app(index_dir: str | None = None):
         try:
             return rag.ask(question, base).to_json()
         except rag.RagError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
 
     def api_retrieve(question: str, k: int = 5) -> list[dict]:
         """The k passages that best match the question, with offsets, speakers and scores."""
         try:
             k = int(k)
         except (TypeError, ValueError, OverflowError):  # "abc", None, "inf" from a client
-            raise gr.Error(f"k must be a whole number of at least 1, not {k!r}") from None
+            raise gr.Error(f"k must be a whole number of at least 1, not {k!r}", print_exception=False) from None
         try:
             return [p.to_json() for p in rag.retrieve(question, k=k, index=base)]
         except rag.RagError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
 
     with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
         session = gr.State(None, time_to_live=SESSION_TTL_SECONDS, delete_callback=lambda s: s and s.close())

@@ -197,3 +197,5 @@ def test_api_returns_what_the_python_api_returns(server, article_index):
     for k in ("abc", None, "inf"):
         with pytest.raises(Exception, match="k must be a whole number of at least 1"):
             client.predict(question, k, api_name="/retrieve")
+    # A user's mistake is the user's message, not a traceback in the server's log.
+    assert "Traceback" not in (ARTIFACTS / "app.log").read_text()
