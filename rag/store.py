@@ -13,7 +13,8 @@ An index is a directory you can open and read:
 
 No pickle anywhere. Writes go to a temporary sibling directory that replaces the
 old one only when complete, so a crash or a failed build leaves the previous index
-as it was. Rebuilding an index re-embeds only new or changed documents.
+as it was. A reader reads each file once and checks it against the manifest, so
+it never mixes two versions of an index that a writer swaps in meanwhile. Rebuilding an index re-embeds only new or changed documents.
 
 Left out: approximate FAISS indexes (flat search is exact and fast enough for
 tens of thousands of passages), concurrent writers (last one wins).
@@ -41,6 +42,8 @@ log = logging.getLogger("rag")
 
 FORMAT = "rag-index"
 FORMAT_VERSION = 1
+# Readings of an index that a writer keeps swapping before giving up.
+_READ_ATTEMPTS = 5
 # A temporary write folder older than this was left by a killed writer.
 STALE_WRITE_SECONDS = 3600
 MANIFEST, DOCUMENTS, PASSAGES, VECTORS = "manifest.json", "documents.jsonl", "passages.jsonl", "vectors.faiss"
@@ -158,8 +161,7 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
     """Open an index directory, checking it is whole and built for `model`
     (default: the configured embedding model)."""
     index_dir = Path(index_dir).expanduser()
-    _recover_interrupted_swap(index_dir)
-    manifest = _read_manifest(index_dir)
+    manifest = _read_manifest_between_swaps(index_dir)
     accepted = {model} if model else known_models()
     if manifest["model"] not in accepted:
         raise IndexFormatError(
@@ -171,18 +173,18 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
             f"{index_dir}: index was built by chunker version {manifest['chunker_version']} "
             f"(this is {CHUNKER_VERSION}); rebuild it with: rag index PATH... --index {index_dir}"
         )
-    _check_files(index_dir, manifest)
+    data = _snapshot(index_dir, manifest)
     try:
         documents, people = {}, {}
-        for row in _read_jsonl(index_dir / DOCUMENTS):
+        for row in _parse_jsonl(data[DOCUMENTS], index_dir / DOCUMENTS):
             documents[row["id"]] = Document(row["id"], row["text"], row["title"], row["source"])
             people[row["id"]] = [Person(**p) for p in row["people"]]
         passages = [
             Passage(r["doc_id"], r["text"], r["start"], r["end"], speaker=r["speaker"],
                     sentences=tuple((s, e) for s, e in r["sentences"]))
-            for r in _read_jsonl(index_dir / PASSAGES)
+            for r in _parse_jsonl(data[PASSAGES], index_dir / PASSAGES)
         ]
-        vectors = _read_vectors(index_dir / VECTORS, manifest["dim"])
+        vectors = _parse_vectors(data[VECTORS], index_dir / VECTORS, manifest["dim"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(index_dir, f"unexpected content ({type(exc).__name__}: {exc})") from exc
     if set(documents) != set(manifest["documents"]):
@@ -306,21 +308,39 @@ def _fingerprint(path: Path) -> dict:
     return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
-def _check_files(index_dir: Path, manifest: dict) -> None:
-    """Every file as the manifest recorded it: a flipped byte, a truncated or
-    swapped file is refused before FAISS or JSON reads it (a damaged FAISS header
-    can make it allocate gigabytes). Indexes written before the manifest kept
-    fingerprints are opened unchecked."""
-    files = manifest.get("files")
-    if not isinstance(files, dict):
-        return
-    for name in (DOCUMENTS, PASSAGES, VECTORS):
-        want = files.get(name)
-        path = index_dir / name
-        if not isinstance(want, dict) or not path.is_file():
-            raise _corrupt(index_dir, f"{name} is missing")
-        if path.stat().st_size != want.get("size") or _fingerprint(path)["sha256"] != want.get("sha256"):
-            raise _corrupt(index_dir, f"{name} is not the file the manifest recorded (changed, truncated or replaced)")
+def _snapshot(index_dir: Path, manifest: dict) -> dict[str, bytes]:
+    """The bytes of every file, as the manifest recorded them.
+
+    Read once and checked against the manifest's sizes and hashes, so a file
+    changed, truncated or replaced is refused before it is parsed (a damaged
+    FAISS header can make it allocate gigabytes), and a reader never mixes two
+    versions: if a writer swaps the index in mid-read, the reading starts again.
+    Indexes written before the manifest kept fingerprints are read unchecked."""
+    for attempt in range(_READ_ATTEMPTS):
+        data = {name: _read_bytes(index_dir / name) for name in (DOCUMENTS, PASSAGES, VECTORS)}
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            return data
+        bad = [name for name, blob in data.items()
+               if not isinstance(files.get(name), dict) or len(blob) != files[name].get("size")
+               or hashlib.sha256(blob).hexdigest() != files[name].get("sha256")]
+        if not bad:
+            return data
+        now = _read_manifest(index_dir)
+        if now == manifest:
+            raise _corrupt(index_dir, f"{bad[0]} is not the file the manifest recorded (changed, truncated or replaced)")
+        manifest = now  # a writer swapped the index in while we read: read the new one whole
+        time.sleep(0.05 * (attempt + 1))
+    raise _corrupt(index_dir, "it kept changing while being read")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _corrupt(path.parent, f"{path.name} is missing") from None
+    except IsADirectoryError:
+        raise _corrupt(path.parent, f"{path.name} is a directory") from None
 
 
 def _remove_stale_writes(index_dir: Path) -> None:
@@ -342,6 +362,23 @@ def _swap(tmp: Path, target: Path) -> None:
     os.rename(target, old)
     os.rename(tmp, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_manifest_between_swaps(index_dir: Path) -> dict:
+    """The manifest, waiting out a writer that is between the two renames of
+    `_swap` (the index is missing for an instant), and recovering the old copy
+    only when no writer comes back to finish."""
+    for attempt in range(_READ_ATTEMPTS):
+        swapping = not index_dir.exists() and any(index_dir.parent.glob(f".{index_dir.name}.old-*"))
+        if not swapping:
+            try:
+                return _read_manifest(index_dir)
+            except IndexFormatError:
+                if attempt == _READ_ATTEMPTS - 1 or not any(index_dir.parent.glob(f".{index_dir.name}.*-*")):
+                    raise
+        time.sleep(0.05 * (attempt + 1))
+    _recover_interrupted_swap(index_dir)
+    return _read_manifest(index_dir)
 
 
 def _recover_interrupted_swap(index_dir: Path) -> None:
@@ -383,24 +420,21 @@ def _read_manifest(index_dir: Path) -> dict:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    return _parse_jsonl(_read_bytes(path), path)
+
+
+def _parse_jsonl(data: bytes, path: Path) -> list[dict]:
     try:
-        with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except FileNotFoundError:
-        raise _corrupt(path.parent, f"{path.name} is missing") from None
-    except IsADirectoryError:
-        raise _corrupt(path.parent, f"{path.name} is a directory") from None
+        return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: hostile nesting
         raise _corrupt(path.parent, f"{path.name} is not valid JSON lines") from exc
 
 
-def _read_vectors(path: Path, dim: int) -> np.ndarray:
+def _parse_vectors(data: bytes, path: Path, dim: int) -> np.ndarray:
     import faiss
 
-    if not path.is_file():
-        raise _corrupt(path.parent, f"{path.name} is missing")
     try:
-        flat = faiss.read_index(str(path))
+        flat = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
     except RuntimeError as exc:
         raise _corrupt(path.parent, f"{path.name} cannot be read") from exc
     if flat.d != dim:

@@ -196,3 +196,36 @@ def forget_fingerprints(index_dir):
     manifest = json.loads((index_dir / MANIFEST).read_text())
     del manifest["files"]
     (index_dir / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_readers_never_mix_two_versions_of_an_index_being_rewritten(tmp_path, hashing):
+    import threading
+
+    versions = [[Document(id="d", text=f"The ferry number {n} starts in June.\n\nIt carries {n}0 cars.")]
+                for n in range(2, 8)]
+    build_index(versions[0], tmp_path / "ix", embedder=hashing)
+    stop = threading.Event()
+
+    def writer():
+        n = 0
+        while not stop.is_set() and n < 60:
+            build_index(versions[n % len(versions)], tmp_path / "ix", embedder=hashing)
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    opened = 0
+    try:
+        for _ in range(150):
+            try:
+                ix = open_index(tmp_path / "ix", model=hashing.name)
+            except IndexFormatError as exc:  # a clean refusal is allowed, a silent mix is not
+                assert "kept changing" in str(exc) or "missing" in str(exc), exc
+                continue
+            opened += 1
+            expected = hashing.encode([p.text for p in ix.passages])
+            assert np.allclose(ix.vectors, expected), "passages of one version, vectors of another"
+    finally:
+        stop.set()
+        thread.join()
+    assert opened > 0
