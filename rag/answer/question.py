@@ -60,8 +60,8 @@ _QUOTED = re.compile(r"^\s*(?:who|which\s+(?:people|persons|officials|ministers|
                      r"mentioned|named|featured|appear(?:s|ed)?)\b", re.I)
 _LIST = re.compile(r"^\s*(?:\w+\s+){0,2}?(?:which|what)\s+(?:(?:other|different|main|military|\w+'s|\w+’s)\s+)?"
                    r"(\w+?)(s|ies|es)(?:'|’)?\s", re.I)
-_NOT_PLURAL = {"is", "was", "has", "does", "this", "its", "thi", "ha", "i", "wa", "doe", "it", "s",
-               "ye", "u", "plu", "new", "les", "clas", "proces", "busines", "pres", "addres", "progres"}
+# Words ending in "s" that are not plurals ("What is …", "Which news …"); so is any word in -ss, -us or -is.
+_NOT_PLURAL = {"is", "was", "has", "does", "this", "its", "yes", "plus", "news", "series", "species", "whereas"}
 _COUNTRY_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments)\b", re.I)
 _PLACE_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments|capitals|cities|places|regions)\b", re.I)
 # Words about a question's form, not its topic: never rewritten, never topic.
@@ -300,7 +300,8 @@ def _form(question: str, people: list[Person]) -> str:
     m = _LIST.match(question)
     if m and m.group(1).lower() in ("year", "date", "day", "month", "time", "decade", "centur"):
         return "factoid"  # "During which years …": a time, said in one sentence
-    if m and (m.group(1) + m.group(2)).lower() not in _NOT_PLURAL and m.group(1).lower() not in _NOT_PLURAL:
+    word = (m.group(1) + m.group(2)).lower() if m else ""
+    if m and word not in _NOT_PLURAL and not word.endswith(("ss", "us", "is")):
         return "list"
     return "factoid"
 
