@@ -17,7 +17,7 @@ from .chunking import Passage, with_score
 from .documents import without_surrogates
 from .errors import IndexFormatError, QuestionError
 from .retrieval import search
-from .embedding import Embedder, embedder_for
+from .embedding import Embedder
 
 # Earlier questions a follow-up is read against (the page keeps as many).
 MAX_HISTORY = 5
@@ -61,7 +61,7 @@ def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> 
     opened = load_index(index)
     # Fuse over a deeper pool than k: a passage ranked 8th by both lists beats
     # one ranked 1st by one list only.
-    hits = search(opened, question, n=max(k, 50), embedder=_embedder_for(opened), mode=mode)[:k]
+    hits = search(opened, question, n=max(k, 50), embedder=opened.embedder(), mode=mode)[:k]
     return [with_score(opened.passages[h.row], h.score) for h in hits]
 
 
@@ -80,7 +80,7 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
 
     if isinstance(history, str) or not all(isinstance(h, str) for h in history):
         raise QuestionError("history must be a list of the earlier questions, oldest first")
-    embedder = _embedder_for(opened)
+    embedder = opened.embedder()
     turns: list[Turn] = []
     for earlier in [h for h in history if h.strip()][-MAX_HISTORY:]:
         # Names mended first: "What about Healy?" must find Healey to take his place in the frame.
@@ -109,7 +109,7 @@ def _answer(question: str, index: store.Index, answerer: Answerer | None, *, ear
 
 
 def _answer_now(question: str, index: store.Index, answerer: Answerer) -> Answer:
-    embedder = _embedder_for(index)
+    embedder = index.embedder()
     # The embedding reads a typo or "Moscow" for "Russia" well enough; the
     # mended names are for BM25 and the answer step, and cost no second encode.
     query_vector = embedder.encode([question])[0]
@@ -129,10 +129,6 @@ def check_question(question) -> str:
             f"the question is too long ({len(question):,} characters; the limit is {config.MAX_QUESTION_CHARS:,})"
         )
     return question
-
-
-def _embedder_for(index: store.Index) -> Embedder:
-    return index.derived.get("embedder") or embedder_for(index.model)
 
 
 def _manifest_mtime(path: Path) -> int:

@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 
 from .chunking import index_text
-from .embedding import Embedder, embedder_for
+from .embedding import Embedder
 from .store import Index
 
 RRF_K = 60
@@ -140,7 +140,7 @@ def search(index: Index, question: str, *, n: int = 50, embedder: Embedder | Non
     if n == 0:
         return []
     if query_vector is None:
-        query_vector = (embedder or embedder_for(index.model)).encode([question])[0]
+        query_vector = (embedder or index.embedder()).encode([question])[0]
     dense: dict[int, float] = {}
     if mode != "lexical":
         dense_scores, dense_rows = index.faiss().search(query_vector[None, :], n)

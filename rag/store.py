@@ -35,7 +35,7 @@ import numpy as np
 from . import config
 from .chunking import CHUNKER_VERSION, Passage, Person, chunk, index_text
 from .documents import Document, load_documents, without_surrogates
-from .embedding import Embedder, default_embedder, known_models
+from .embedding import Embedder, default_embedder, embedder_for, known_models
 from .errors import DocumentError, IndexFormatError
 
 log = logging.getLogger("rag")
@@ -80,6 +80,10 @@ class Index:
                     rows.setdefault(value, []).append(row)
             self.derived[f"rows_by_{key}"] = rows
         return self.derived[f"rows_by_{key}"]
+
+    def embedder(self) -> Embedder:
+        """The model that embedded this index, to embed questions the same way."""
+        return self.derived.get("embedder") or embedder_for(self.model)
 
     def faiss(self):
         if "faiss" not in self.derived:

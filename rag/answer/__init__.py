@@ -76,9 +76,7 @@ class ExtractiveAnswerer:
     def _parts(self, question: str, pieces: list[str], index: Index) -> Answer:
         """Each part answered in order, within one length budget; a sentence that
         answers two parts is quoted once."""
-        from ..embedding import embedder_for
-
-        embedder = index.derived.get("embedder") or embedder_for(index.model)
+        embedder = index.embedder()
         quotes: list[Quote] = []
         notes: list[str] = []
         earlier: list[Person] = []  # people named in earlier parts, for "he" in later ones

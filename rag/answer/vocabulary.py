@@ -208,13 +208,11 @@ def by_meaning(question: str, index: Index, embedder=None) -> dict[str, set[str]
     """Term of each unseen content word of `question` -> terms of the documents'
     word nearest to it in meaning ("worldwide" -> {"global"}). Names have no
     synonyms, and nor do numbers, countries or the words a question is made of."""
-    from ..embedding import embedder_for
-
     asked = set(terms(question))
     todo = _content_words(question, _unseen(question, index), index)
     if not todo:
         return {}
-    embedder = embedder or index.derived.get("embedder") or embedder_for(index.model)
+    embedder = embedder or index.embedder()
     return {terms(w)[0]: set(terms(f)) for w, f in _nearest_by_meaning(todo, index, embedder).items()
             if not set(terms(f)) & asked}
 
@@ -352,9 +350,7 @@ def _bare(word: str) -> list[str]:
 def vectors(index: Index, embedder=None) -> np.ndarray:
     lex = lexicon(index)
     if lex.vectors is None:
-        from ..api import _embedder_for
-
-        embedder = embedder or _embedder_for(index)
+        embedder = embedder or index.embedder()
         lex.vectors = np.asarray(embedder.encode(lex.forms[:MAX_EMBEDDED_WORDS]), dtype=np.float32)
     return lex.vectors
 
