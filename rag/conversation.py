@@ -41,9 +41,8 @@ class Turn:
 def understand(question: str, previous: Sequence[Turn], index: Index) -> str:
     """`question` rewritten to stand alone, given the turns before it."""
     question = question.strip()
-    bare = re.sub(r"^(and|so|also|but)\b[\s,]*", "", question, flags=re.IGNORECASE)
-    bare = bare[:1].upper() + bare[1:] if bare else question
-    about = re.fullmatch(r"(?:what|how) about (.+?)\??", bare, flags=re.IGNORECASE)
+    bare = _bare(question) or question
+    about = _about(bare)
     if previous and about:
         topic, last = about.group(1), previous[-1]
         named_now, named_then = named_people(topic, index), named_people(last.question, index)
@@ -82,13 +81,23 @@ def fallback(question: str, previous: Sequence[Turn], index: Index) -> str | Non
     """What to ask instead when "What about X?" in the last question's frame has
     no answer: what X said ("What point did Y put to the Lords?" does not fit the
     minister who answered it)."""
-    bare = re.sub(r"^(and|so|also|but)\b[\s,]*", "", question.strip(), flags=re.IGNORECASE)
-    about = re.fullmatch(r"(?:what|how) about (.+?)\??", bare, flags=re.IGNORECASE)
+    about = _about(_bare(question.strip()))
     # Not when the frame names a topic: "What did Y say about Z?" then "What about X?"
     # asks about Z, and if X said nothing about Z, that is the answer.
     if previous and about and named_people(about.group(1), index) and " about " not in previous[-1].question:
         return f"What did {about.group(1)} say?"
     return None
+
+
+def _bare(question: str) -> str:
+    """The question without a leading "and", "so", "also" or "but", capitalised."""
+    bare = re.sub(r"^(and|so|also|but)\b[\s,]*", "", question, flags=re.IGNORECASE)
+    return bare[:1].upper() + bare[1:]
+
+
+def _about(bare: str) -> re.Match | None:
+    """"What about X?", with X as group 1."""
+    return re.fullmatch(r"(?:what|how) about (.+?)\??", bare, flags=re.IGNORECASE)
 
 
 def _subject(turn: Turn, index: Index) -> Person | None:

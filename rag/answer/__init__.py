@@ -29,13 +29,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..chunking import Person
 from ..retrieval import Hit, in_vocabulary, search
 from ..store import Index
 from . import comparison, factoid, listing, summary
-from .question import Question, named_people, parts, read_question
-from ..chunking import Person
+from .question import MIN_CONFIDENCE, Question, named_people, parts, read_question
 from .result import DONT_SAY, MAX_LONG_ANSWER_CHARS, Answer, Answerer, Quote, abstain, compose
-from .scoring import MIN_CONFIDENCE
 
 __all__ = ["Answer", "Answerer", "ExtractiveAnswerer", "Question", "named_people", "read_question"]
 

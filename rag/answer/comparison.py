@@ -16,9 +16,9 @@ import numpy as np
 
 from ..retrieval import Hit
 from ..store import Index
-from .question import Question
+from .question import MIN_CONFIDENCE, Question
 from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
-from .scoring import MIN_CONFIDENCE, Candidate, centrality, ranked, score_sentences
+from .scoring import Candidate, centrality, ranked, score_sentences
 
 # A side is quoted down to this confidence when the other side reaches
 # MIN_CONFIDENCE: the question is answerable, and the reader wants both sides.

@@ -28,9 +28,9 @@ from functools import lru_cache
 from ..chunking import _ROLE_WORDS, Person
 from ..retrieval import fold, in_vocabulary, stopwords, terms, words
 from ..store import Index
-from .vocabulary import by_meaning, country_of, country_terms, region_terms, synonyms
+from .vocabulary import (ANSWER_TYPE, QUESTION_WORDS, by_meaning, country_of, country_terms, region_terms,
+                         synonyms)
 
-_QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
 # Words that carry no topic in a question (NLTK's English list, trimmed of
 # negations, plus words questions are made of). BM25 keeps Lucene's shorter list.
 QUESTION_STOP = set("""
@@ -63,7 +63,7 @@ _LIST = re.compile(r"^\s*(?:\w+\s+){0,2}?(?:which|what)\s+(?:(?:other|different|
 # Words ending in "s" that are not plurals ("What is …", "Which news …"); so is any word in -ss, -us or -is.
 _NOT_PLURAL = {"is", "was", "has", "does", "this", "its", "yes", "plus", "news", "series", "species", "whereas"}
 _COUNTRY_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments)\b", re.I)
-_PLACE_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments|capitals|cities|places|regions)\b", re.I)
+_PLACE_LISTS = re.compile(r"\b(capitals|cities|places|regions)\b", re.I)  # asked after _COUNTRY_LISTS
 # Words about a question's form, not its topic: never rewritten, never topic.
 CUE_WORDS = frozenset("""
 gist summary summarise summarize sum nutshell overview tldr brief main key points point story article
@@ -77,6 +77,9 @@ view views position stance reaction response verdict point argument remarks comm
 words claim claims warning accusation accusations charges opinion framing concern concerns worry worries
 fear fears demand demands
 """.split())
+# Confidence the best sentence must reach (tuned on the article dev set and
+# SQuAD, see BENCHMARKS.md); see scoring for what confidence is.
+MIN_CONFIDENCE = 0.75
 # People a description such as "the minister" may stand for at once.
 MAX_DESCRIBED = 5
 PARTS_SPLIT = re.compile(
@@ -103,7 +106,7 @@ class Question:
     alternatives: dict[str, set[str]] = field(default_factory=dict)
     # Terms that partly cover a word no document has: its nearest word by meaning.
     related: dict[str, set[str]] = field(default_factory=dict)
-    min_confidence: float = 0.75  # set by the answerer: see scoring.MIN_CONFIDENCE
+    min_confidence: float = MIN_CONFIDENCE  # lowered for later parts of a multi-part question
     uncertain: set[str] = field(default_factory=set)  # topic terms that ask what is not known ("unknown")
     unknown_actor: str | None = None  # "the Chilean president" when no one quoted holds that office
     direction: tuple[str, str] | None = None  # ("Russia", "North Korea") in "What is Russia giving North Korea?"
@@ -167,7 +170,7 @@ def _alias_table(index: Index) -> tuple[dict[str, list[Person]], int]:
                     continue  # "…, says UK": a country is asked about as a body, not a person
                 for alias in person.aliases():
                     key = " ".join(_TOKEN.findall(fold(alias)))
-                    if key in stopwords() or key in _QUESTION_WORDS:
+                    if key in stopwords() or key in QUESTION_WORDS:
                         continue  # "When" at the start of a sentence is not a name
                     # A one-word role ("President") names too many people to narrow a question down.
                     if key and not (alias == person.role and " " not in key):
@@ -243,7 +246,7 @@ def read_question(question: str, index: Index) -> Question:
     topic = [t for t in dict.fromkeys(terms(content)) if t not in name_terms and t not in meta_terms()]
     # "What is it called?" asks for a name, not for what someone said.
     asked_verbs = set(terms(question)) & meta_terms() - {"call"}
-    typed = re.match(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", question, re.I)
+    typed = ANSWER_TYPE.match(question)
     if typed and (kind in ("place", "person", "time") or form == "list"):
         # "Which city hosted …": the answer is a city, not a sentence that says "city".
         topic = [t for t in topic if t not in terms(typed.group(1))]
@@ -342,7 +345,7 @@ def _read_actor(q: Question, named, index: Index) -> None:
                 return
             for w in re.findall(r"[A-Z]\w+(?:\s+[A-Z]\w+)*", text[s:e]):
                 country = country_of(w)
-                if country or (w.lower() not in _QUESTION_WORDS and _canonical(w) and in_vocabulary(index, _canonical(w))):
+                if country or (w.lower() not in QUESTION_WORDS and _canonical(w) and in_vocabulary(index, _canonical(w))):
                     q.actor_bodies.append(country.forms if country else (w,))
     if not q.actor and not q.actor_bodies and q.speech:
         q.actor = list(q.people)
@@ -355,7 +358,7 @@ def _unknown_names(question: str, index: Index) -> list[str]:
     for n, w in enumerate([*words(question), ""]):
         # Acronyms and codes ("WWI", "O3") may be spelt out in the text, so they alone prove nothing.
         acronym = w.isupper() or any(c.isdigit() for c in w)
-        known = (n == 0 or not w[:1].isupper() or acronym or w.lower() in _QUESTION_WORDS or w == "I"
+        known = (n == 0 or not w[:1].isupper() or acronym or w.lower() in QUESTION_WORDS or w == "I"
                  or w.lower() in stopwords() or all(in_vocabulary(index, t) for t in terms(w))
                  or region_terms(w, index))  # "Asia" is there when North Korea and China are
         if known:

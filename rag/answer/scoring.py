@@ -38,8 +38,6 @@ from .question import UNCERTAIN, Question
 from .vocabulary import country_of
 
 CANDIDATE_PASSAGES = 20
-# Confidence the best sentence must reach (tuned on the article dev set and SQuAD, see BENCHMARKS.md).
-MIN_CONFIDENCE = 0.75
 # A sentence by or about the person a question names, when the question does
 # not ask what they said (0.3 pulled organisations' sentences up on SQuAD).
 PERSON_BONUS = 0.1
@@ -89,12 +87,11 @@ class Candidate:
 
 
 def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray,
-                    *, rows: list[int] | None = None, topic: list[str] | None = None,
-                    actor: list[Person] | None = None) -> list[Candidate]:
+                    *, rows: list[int] | None = None, actor: list[Person] | None = None) -> list[Candidate]:
     """Every sentence of the top hits (or of `rows`), scored for `q`.
 
-    `topic` and `actor` override the question's, for one side of a comparison."""
-    topic = q.topic if topic is None else topic
+    `actor` overrides the question's, for one side of a comparison."""
+    topic = q.topic
     actor = q.actor if actor is None else actor
     dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]} if rows is None else {}
     wanted = [r for r in rows if r not in dense] if rows is not None else []

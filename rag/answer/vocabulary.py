@@ -70,7 +70,9 @@ MAX_EMBEDDED_WORDS = 20_000
 MAX_ASKED_WORDS = 10_000
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:[’'][^\W\d_]+)?", re.UNICODE)
-_QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
+QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
+# The noun after "which"/"what" names the kind of answer ("Which city hosted …", "which nations").
+ANSWER_TYPE = re.compile(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", re.I)
 # Numbers and function words have near neighbours by meaning that mean something
 # else ("two" -> "one", "another" -> "other").
 _NOT_CONTENT = set("""
@@ -129,6 +131,7 @@ class Lexicon:
     forms: list[str]            # distinct surface words and capitalised phrases, most frequent first
     names: list[str]            # capitalised ones (and people's names, roles' words)
     folded_names: list[str]
+    common: list[str]                  # the lower-case forms among the embedded ones, for spelling
     lower: np.ndarray                  # whether each form is a common (lower-case) word
     vectors: np.ndarray | None = None  # embeddings of forms[:MAX_EMBEDDED_WORDS], built on first use
     asked: dict[str, np.ndarray] = field(default_factory=dict)  # embeddings of readers' words, kept
@@ -142,23 +145,23 @@ def lexicon(index: Index) -> Lexicon:
             for sentence in re.split(r"(?<=[.!?”])\s+|\n", f"{doc.title}\n{doc.text}"):
                 found = list(_TOKEN.finditer(sentence))
                 run: list[str] = []
+
+                def end_run() -> None:
+                    if len(run) > 1:
+                        counts[" ".join(run)] += 1
+                        capitalised.add(" ".join(run))
+                    run.clear()
+
                 for n, m in enumerate([*found, None]):
                     w = re.sub(r"[’']s$", "", m.group()) if m else ""
                     # A name runs over plain spaces only: "China, Russia and India" is three.
-                    joined = m is not None and n > 0 and sentence[found[n - 1].end():m.start()] == " "
-                    if run and not joined:
-                        if len(run) > 1:
-                            counts[" ".join(run)] += 1
-                            capitalised.add(" ".join(run))
-                        run = []
+                    if run and not (m is not None and n > 0 and sentence[found[n - 1].end():m.start()] == " "):
+                        end_run()
                     if w and w[0].isupper() and n > 0:
                         run.append(w)
                         capitalised.add(w)
                     else:
-                        if len(run) > 1:
-                            counts[" ".join(run)] += 1
-                            capitalised.add(" ".join(run))
-                        run = []
+                        end_run()
                     if w and fold(w) not in stopwords():
                         counts[w if w in capitalised else w.lower()] += 1
         for people in index.people.values():
@@ -170,6 +173,7 @@ def lexicon(index: Index) -> Lexicon:
         forms = [f for f, _ in counts.most_common()]
         names = sorted(capitalised)
         index.derived["lexicon"] = Lexicon(forms, names, [fold(n) for n in names],
+                                           [f for f in forms[:MAX_EMBEDDED_WORDS] if f.islower()],
                                            np.array([f.islower() for f in forms], dtype=bool))
     return index.derived["lexicon"]
 
@@ -179,9 +183,9 @@ def rewrite(question: str, index: Index, embedder=None) -> str:
     use for it (a name the gazetteer lacks, such as "Britain", by the country
     nearest to it in meaning), a mistyped name or word by the one the index knows."""
     lex = lexicon(index)
-    # The noun after "which"/"what" names the kind of answer ("which nations"):
-    # reworded, it would no longer say that a list of nations is wanted.
-    typed = re.match(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", question, re.I)
+    # Reworded, the noun that names the kind of answer ("which nations") would no
+    # longer say that a list of nations is wanted.
+    typed = ANSWER_TYPE.match(question)
     unseen = _unseen(question, index)
     names = [w for s, e, w, c in unseen if c is None and w[:1].isupper() and not country_of(w)
              and not _in_a_name(question, s, e) and not _by_spelling(w, lex)]
@@ -260,12 +264,12 @@ def _in_a_name(question: str, start: int, end: int) -> bool:
     before = question[:start].split()[-1:] if " " in question[:start].strip() else []
     after = question[end:].split()[:1]
     return question[start].isupper() and any(
-        w[:1].isupper() and re.sub(r"[’']s$", "", w.lower().strip("?,.")) not in _QUESTION_WORDS for w in before + after)
+        w[:1].isupper() and re.sub(r"[’']s$", "", w.lower().strip("?,.")) not in QUESTION_WORDS for w in before + after)
 
 
 def _known(word: str, index: Index) -> bool:
     low = word.lower()
-    if low in _QUESTION_WORDS or low in stopwords() or len(word) < 3:
+    if low in QUESTION_WORDS or low in stopwords() or len(word) < 3:
         return True
     found = terms(word)
     return not found or all(in_vocabulary(index, t) for t in found)
@@ -275,7 +279,7 @@ def _by_country(word: str, index: Index) -> str | None:
     country = country_of(word)
     if country is None:
         return None
-    present = [f for f in country.forms if terms(f) and all(in_vocabulary(index, t) for t in terms(f))]
+    present = [f for f in country.forms if _present(f, index)]
     if not present:
         return None
     # A demonym for a demonym ("British" -> "UK" only if the text never says
@@ -293,8 +297,7 @@ def _by_spelling(word: str, lex: Lexicon, *, common: bool = False) -> str | None
     if common:
         if len(word) < 6:
             return None
-        choices, cutoff = [f for f in lex.forms[:MAX_EMBEDDED_WORDS] if f.islower()], WORD_SIMILARITY
-        found = process.extractOne(word.lower(), choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        found = process.extractOne(word.lower(), lex.common, scorer=fuzz.ratio, score_cutoff=WORD_SIMILARITY)
         return found[0] if found else None
     edits = max_name_edits(word)
     if not edits:
@@ -395,15 +398,15 @@ def country_terms(word: str, index: Index) -> set[str]:
     """Terms of the documents that name the country `word` names ("pyongyang" ->
     "north", "korea"), or, for "the North", the country whose name it starts
     and that the documents name ("North Korea")."""
-    country = country_of(word) if word else None
-    if country is None and word[:1].isupper():
-        lex = lexicon(index)
-        named = {country_of(n) for n in lex.names if n.startswith(word + " ") and country_of(n)}
-        if len(named) == 1:
-            country = named.pop()
-    if country is None:
-        return set()
-    return {t for form in country.forms for t in _present(form, index)}
+    cache = index.derived.setdefault("country_terms", {})
+    if word not in cache:
+        country = country_of(word) if word else None
+        if country is None and word[:1].isupper():  # every name of the index is looked at: once per word
+            named = {country_of(n) for n in lexicon(index).names if n.startswith(word + " ") and country_of(n)}
+            if len(named) == 1:
+                country = named.pop()
+        cache[word] = {t for form in country.forms for t in _present(form, index)} if country else set()
+    return cache[word]
 
 
 def _present(form: str, index: Index) -> list[str]:
@@ -416,6 +419,6 @@ def region_terms(word: str, index: Index) -> set[str]:
     found: set[str] = set()
     for country in region(word):
         for form in country.forms:
-            if form != country.capital and terms(form) and all(in_vocabulary(index, t) for t in terms(form)):
-                found.update(terms(form))
+            if form != country.capital:
+                found.update(_present(form, index))
     return found
