@@ -183,7 +183,7 @@ director spokesman spokeswoman spokesperson ambassador chairman chairwoman chair
 professor officer commander admiral marshal premier envoy adviser advisor head
 crossbencher lawmaker mp representative spokesman analyst expert official
 economist researcher scientist lawyer attorney doctor author historian campaigner activist librarian
-teacher councillor councilor editor correspondent executive founder manager engineer economist
+teacher councillor councilor editor correspondent executive founder manager engineer
 """.split())
 # Capitalised words that start a sentence, not a name ("His …", "Who …").
 _NOT_NAMES = set("""
@@ -208,6 +208,8 @@ def _attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
     quote_open, quote_speaker, waiting = False, None, []  # waiting: sentences of an open quote with no speaker yet
     prev_para = -1
     named_before: Person | None = None
+    surnames: dict[str, Person] = {}
+    known = 0  # people in `surnames`
     for i, (start, end, para) in enumerate(sentences):
         sent = text[start:end]
         if para != prev_para:
@@ -235,7 +237,8 @@ def _attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
         if speaker is None and (started_inside or quote_open):
             waiting.append(i)
         speakers.append(speaker)
-        surnames = {p.surname: p for p in people}
+        if len(people) != known:  # rebuilt when someone new is met, not every sentence
+            surnames, known = {p.surname: p for p in people}, len(people)
         named_before = None if person else next(
             (surnames[w] for w in re.findall(r"[A-Z][\w’'-]+", outside) if w in surnames), None)
         if speaker and (started_inside or quote_open or waiting):
