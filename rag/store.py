@@ -14,7 +14,8 @@ An index is a directory you can open and read:
 No pickle anywhere. Writes go to a temporary sibling directory that replaces the
 old one only when complete, so a crash or a failed build leaves the previous index
 as it was. A reader reads each file once and checks it against the manifest, so
-it never mixes two versions of an index that a writer swaps in meanwhile. Rebuilding an index re-embeds only new or changed documents.
+it never mixes two versions of an index that a writer swaps in meanwhile.
+Rebuilding an index re-embeds only new or changed documents.
 
 Left out: approximate FAISS indexes (flat search is exact and fast enough for
 tens of thousands of passages), concurrent writers (last one wins).
@@ -165,7 +166,8 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
     """Open an index directory, checking it is whole and built for `model`
     (default: the configured embedding model)."""
     index_dir = Path(index_dir).expanduser()
-    manifest = _read_manifest_between_swaps(index_dir)
+    # The manifest the files were checked against: a writer may swap in a newer one meanwhile.
+    manifest, data = _snapshot(index_dir, _read_manifest_between_swaps(index_dir))
     accepted = {model} if model else known_models()
     if manifest["model"] not in accepted:
         raise IndexFormatError(
@@ -177,7 +179,6 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
             f"{index_dir}: index was built by chunker version {manifest['chunker_version']} "
             f"(this is {CHUNKER_VERSION}); rebuild it with: rag index PATH... --index {index_dir}"
         )
-    data = _snapshot(index_dir, manifest)
     try:
         documents, people = {}, {}
         for row in _parse_jsonl(data[DOCUMENTS], index_dir / DOCUMENTS):
@@ -289,7 +290,7 @@ def _write(index: Index, index_dir: Path) -> None:
             "chunker_version": CHUNKER_VERSION, "passages": len(index.passages),
             "documents": {d.id: {"title": d.title, "source": d.source, "sha256": d.sha256}
                           for d in index.documents.values()},
-            "files": {name: _fingerprint(tmp / name) for name in (DOCUMENTS, PASSAGES, VECTORS)},
+            "files": {name: _fingerprint((tmp / name).read_bytes()) for name in (DOCUMENTS, PASSAGES, VECTORS)},
         }
         # The manifest is written last: a directory without one is never taken for an index.
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -303,17 +304,13 @@ def _write(index: Index, index_dir: Path) -> None:
     index.derived["faiss"] = flat
 
 
-def _fingerprint(path: Path) -> dict:
-    """Size and SHA-256 of a file, as the manifest records them."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+def _fingerprint(data: bytes) -> dict:
+    """Size and SHA-256 of a file's bytes, as the manifest records them."""
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def _snapshot(index_dir: Path, manifest: dict) -> dict[str, bytes]:
-    """The bytes of every file, as the manifest recorded them.
+def _snapshot(index_dir: Path, manifest: dict) -> tuple[dict, dict[str, bytes]]:
+    """The bytes of every file, with the manifest that recorded them.
 
     Read once and checked against the manifest's sizes and hashes, so a file
     changed, truncated or replaced is refused before it is parsed (a damaged
@@ -324,12 +321,11 @@ def _snapshot(index_dir: Path, manifest: dict) -> dict[str, bytes]:
         data = {name: _read_bytes(index_dir / name) for name in (DOCUMENTS, PASSAGES, VECTORS)}
         files = manifest.get("files")
         if not isinstance(files, dict):
-            return data
-        bad = [name for name, blob in data.items()
-               if not isinstance(files.get(name), dict) or len(blob) != files[name].get("size")
-               or hashlib.sha256(blob).hexdigest() != files[name].get("sha256")]
+            return manifest, data
+        bad = [name for name, blob in data.items() if not isinstance(files.get(name), dict)
+               or any(files[name].get(key) != value for key, value in _fingerprint(blob).items())]
         if not bad:
-            return data
+            return manifest, data
         now = _read_manifest(index_dir)
         if now == manifest:
             raise _corrupt(index_dir, f"{bad[0]} is not the file the manifest recorded (changed, truncated or replaced)")

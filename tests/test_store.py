@@ -201,7 +201,8 @@ def forget_fingerprints(index_dir):
 def test_readers_never_mix_two_versions_of_an_index_being_rewritten(tmp_path, hashing):
     import threading
 
-    versions = [[Document(id="d", text=f"The ferry number {n} starts in June.\n\nIt carries {n}0 cars.")]
+    # Versions of different lengths: a reader that checks files against a stale manifest would notice.
+    versions = [[Document(id="d", text="\n\n".join(f"Ferry {n} number {i} starts in June." for i in range(n)))]
                 for n in range(2, 8)]
     build_index(versions[0], tmp_path / "ix", embedder=hashing)
     stop = threading.Event()
