@@ -30,7 +30,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..chunking import Person
-from ..retrieval import Hit, in_vocabulary, search
+from ..retrieval import Hit, search
 from ..store import Index
 from . import comparison, factoid, listing, summary
 from .question import MIN_CONFIDENCE, Question, named_people, parts, read_question
@@ -67,8 +67,7 @@ class ExtractiveAnswerer:
             return "they never mention " + ", ".join(f"“{n}”" for n in q.unknown_names) + "."
         if q.unknown_actor:
             return f"nothing by {q.unknown_actor} is quoted."
-        if q.form != "overview" and q.topic and not any(in_vocabulary(index, t) or q.alternatives.get(t)
-                                                        or q.related.get(t) for t in q.topic):
+        if q.form != "overview" and q.topic and not any(q.found(t, index) for t in q.topic):
             return "none of the question's key words appear in them."
         return _FORMS[q.form](q, index, hits, query_vector)
 

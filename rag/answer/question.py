@@ -111,6 +111,10 @@ class Question:
     unknown_actor: str | None = None  # "the Chilean president" when no one quoted holds that office
     direction: tuple[str, str] | None = None  # ("Russia", "North Korea") in "What is Russia giving North Korea?"
 
+    def found(self, term: str, index: Index) -> bool:
+        """Whether the documents have a topic term, or words that stand for it."""
+        return in_vocabulary(index, term) or bool(self.alternatives.get(term) or self.related.get(term))
+
 
 def parts(question: str) -> list[str]:
     """A multi-part question split into its questions ("Who is X, and what did he say …?")."""

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..retrieval import Hit, in_vocabulary
+from ..retrieval import Hit
 from ..store import Index
 from .question import Question
 from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
@@ -52,7 +52,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         doc_id = index.passages[hits[0].row].doc_id
         rows = index.rows_by("doc_id").get(doc_id, [])
     # "Give me a summary": words no document has ask for no particular topic.
-    q = replace(q, topic=[t for t in q.topic if in_vocabulary(index, t) or q.alternatives.get(t) or q.related.get(t)])
+    q = replace(q, topic=[t for t in q.topic if q.found(t, index)])
     if q.topic:
         candidates = [c for c in ranked(score_sentences(q, index, hits, query_vector, rows=rows))
                       if c.confidence >= q.min_confidence]
