@@ -107,7 +107,21 @@ def load_file(path, *, doc_id: str | None = None, max_bytes: int = MAX_FILE_BYTE
     if not text.strip():
         hint = " (a scanned PDF without a text layer?)" if suffix in PDF_SUFFIXES else ""
         raise DocumentError(f"{path}: file has no text{hint}")
-    return Document(id=doc_id or path.name, text=text, title=title or first_line(text), source=str(path))
+    if suffix in TEXT_SUFFIXES:
+        title = first_line(text)  # a plain text's title is its first line, by convention
+    elif not meaningful_title(title):
+        title = path.name
+    return Document(id=doc_id or path.name, text=text, title=title, source=str(path))
+
+
+def meaningful_title(title: str) -> bool:
+    """Whether a PDF's or web page's own title names it. Printing from a browser
+    leaves "about:blank", word processors "Untitled" or "Microsoft Word - x.docx",
+    exporters a file path or URL: a reader is better served by the file name."""
+    title = title.strip()
+    return bool(re.search(r"[^\W\d_]{2}", title)) and not re.fullmatch(
+        r"(about:\S*|untitled\b.*|document\d*|microsoft \w+ - .*|\w+://\S*|\S*[/\\]\S*|\S+\.\w{2,4})",
+        title, flags=re.IGNORECASE)
 
 
 def without_surrogates(text: str) -> str:

@@ -120,3 +120,24 @@ def test_deeply_nested_html_is_refused_quickly(tmp_path):
     ok = tmp_path / "ok.html"
     ok.write_text("<html><body>" + "<p>A paragraph.<li>An item." * 3000 + "</body></html>", encoding="utf-8")
     assert load_documents([ok])[0].text.startswith("A paragraph.")
+
+
+@pytest.mark.parametrize("title, shown", [
+    ("Quarterly report: Café openings", "Quarterly report: Café openings"),
+    ("about:blank", "minutes.pdf"),  # printed from a browser
+    ("Microsoft Word - minutes_v2.docx", "minutes.pdf"),
+    ("Untitled", "minutes.pdf"),
+    ("C:\\Users\\ann\\minutes.doc", "minutes.pdf"),
+    ("   ", "minutes.pdf"),
+    (None, "minutes.pdf"),  # no title in the PDF at all
+])
+def test_pdf_title_comes_from_the_pdf_when_it_names_it_else_the_file_name(tmp_path, title, shown):
+    path = tmp_path / "minutes.pdf"
+    write_pdf(path, ["The board met on Monday."], title=title)
+    assert load_file(path).title == shown
+
+
+def test_html_without_a_title_is_named_by_its_file(tmp_path):
+    path = tmp_path / "notes.html"
+    path.write_text("<p>The ferry starts in June.</p>", encoding="utf-8")
+    assert load_file(path).title == "notes.html"
