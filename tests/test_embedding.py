@@ -60,3 +60,30 @@ def test_int8_variant_is_close_and_indexes_remember_it(tmp_path, embedder):
     assert opened.model == int8.name
     answer = rag.ask("What did Pistorius say about international law?", tmp_path / "ix")
     assert answer.citations[0].start == 749
+
+
+def test_questions_asked_at_once_each_get_their_own_vector(embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"{t} {n}" for n in range(12) for t in TEXTS[:3]]
+    alone = embedder.encode(texts)  # one batch, not through the shared path
+    calls = []
+    real = embedder._together._encode
+    embedder._together._encode = lambda batch: calls.append(len(batch)) or real(batch)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            together = np.stack([v[0] for v in pool.map(lambda t: embedder.encode([t]), texts)])
+    finally:
+        embedder._together._encode = real
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert sum(calls) == len(texts)
+
+
+def test_a_failing_shared_call_fails_every_question_in_it(embedder):
+    from rag.embedding import _Together
+
+    def broken(batch):
+        raise ModelError("the model is broken")
+
+    with pytest.raises(ModelError, match="the model is broken"):
+        _Together(broken)("What did Pistorius say?")
