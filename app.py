@@ -2,26 +2,42 @@
 
     python app.py [--host 127.0.0.1] [--port 7860] [--index DIR] [--share]
 
-Built on the `rag` library only; no retrieval logic lives here. Each browser
-session may upload its own .txt/.md/.html/.pdf files: they are indexed, with the
-bundled documents, into a directory of that session's own, which is deleted
-when the session ends; other sessions never see them.
+Built on the `rag` library only; no retrieval logic lives here. Every answer
+carries its own sources (a collapsed block under it; its `[n]` markers open the
+source they cite) and the side panel shows the sources of the answer last asked
+or clicked. Each browser session may upload its own .txt/.md/.html/.pdf files:
+they are indexed, with the bundled documents, into a directory of that
+session's own, deleted with Gradio's copies of the uploads when the tab closes;
+other sessions never see them.
 
-The page's API (usable with `gradio_client`) has two endpoints, `/ask` and
-`/retrieve`, returning the same data as `rag.ask` and `rag.retrieve` as JSON.
+The page's API (usable with `gradio_client`, or one plain POST to
+`/gradio_api/run/ask`) has two endpoints, `/ask` and `/retrieve`, returning the
+same data as `rag.ask` and `rag.retrieve` as JSON.
+
+Left out: accounts, saved conversations, uploads larger than the page can index
+in a few seconds (`rag index` takes any size).
 """
 
 import argparse
 import html
+import importlib.util
 import os
 import re
 import shutil
+import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline tool
+if importlib.util.find_spec("matplotlib") is None:
+    # Gradio tries `import matplotlib` twice around every call, in its event
+    # loop; when it is not installed, each try searches sys.path again (a tenth
+    # of the server's time under load). Known absent, the import fails at once.
+    sys.modules["matplotlib"] = None
 
 import rag  # noqa: E402
 from rag.chunking import paragraphs  # noqa: E402
@@ -34,30 +50,105 @@ EXAMPLES = [
     "How many North Korean troops are thought to be involved?",
     "What did Baroness Chapman say about the defence of Ukraine?",
 ]
+# A session nobody has used for this long is closed even if its tab never said goodbye.
 SESSION_TTL_SECONDS = 6 * 3600
+# What one upload may hold: about 10 s of indexing on two cores (BENCHMARKS.md).
+MAX_UPLOAD_CHARS = 300_000
+MAX_SESSION_FILES = 20
+PLACEHOLDER = '<p class="empty">Sources of an answer appear here, with the answering words highlighted.</p>'
 
 CSS = """
-#sources .source { border-left: 3px solid var(--color-accent); padding: 0.2rem 0 0.2rem 0.75rem; margin-bottom: 1rem; }
-#sources .source-head { font-size: 0.9em; margin-bottom: 0.3rem; }
-#sources .marker { font-weight: 700; }
-#sources mark { background: #ffe58a; color: inherit; padding: 0 0.1em; }
-#sources .context { line-height: 1.5; margin: 0; }
+.source { border-left: 3px solid var(--color-accent); padding: 0.2rem 0 0.2rem 0.75rem; margin-bottom: 1rem; }
+.source.flash { outline: 2px solid var(--color-accent); outline-offset: 4px; }
+.source-head { font-size: 0.9em; margin-bottom: 0.3rem; }
+.source .marker { font-weight: 700; }
+/* Dark text on the yellow in both schemes: the theme's text colour is near-white in dark mode. */
+.source mark { background: #ffe58a; color: #1b1b1b; padding: 0 0.1em; }
+.source .context { line-height: 1.5; margin: 0; }
 #sources .empty { opacity: 0.7; }
+a.cite { color: inherit; font-weight: 700; text-decoration: underline 2px var(--color-accent); text-underline-offset: 3px; }
+#chat .thought-group { min-width: min(34rem, 100%); }
+#chat .thought-group .content .message-content, #chat .thought-group .content .md { opacity: 1; }  /* sources, not asides */
+@media (max-width: 760px) { #sources-column { display: none; } }  /* each answer's own sources are right under it */
 """
+
+# Clicking a marker [n] opens the sources under its answer and shows source n
+# there and in the side panel; copying a message copies what it shows, with
+# plain [n] markers, not its markup.
+HEAD = """<script>
+(() => {
+  const flash = (el) => { el.scrollIntoView({block: "nearest"}); el.classList.add("flash");
+                          setTimeout(() => el.classList.remove("flash"), 1600); };
+  const when = (find, then, tries = 40) => { const el = find();
+    if (el) then(el); else if (tries) setTimeout(() => when(find, then, tries - 1), 50); };
+  document.addEventListener("click", (e) => {
+    const cite = e.target.closest && e.target.closest("#chat a.cite");
+    if (cite) {
+      e.preventDefault();  // the chat's select event still tells the server which answer this is
+      const id = cite.getAttribute("href").slice(1);
+      const row = cite.closest(".message-row");
+      let next = row && row.nextElementSibling;
+      while (next && !next.querySelector(".thought-group")) next = next.nextElementSibling;
+      if (next && !document.getElementById(id)) next.querySelector(".thought-group .title")?.click();
+      when(() => document.getElementById(id), flash);
+      when(() => document.getElementById("panel-" + id), flash);
+      return;
+    }
+    const copy = e.target.closest && e.target.closest("#chat .message-buttons button");
+    if (copy && /copy/i.test(copy.getAttribute("aria-label") || "")) {
+      const shown = copy.closest(".message-buttons")?.previousElementSibling;
+      if (!shown) return;
+      e.preventDefault(); e.stopPropagation();
+      navigator.clipboard.writeText(shown.innerText.trim());
+    }
+  }, true);
+})();
+</script>"""
 
 
 @dataclass
 class Session:
-    """What one browser session owns: its uploads, their index, the questions asked."""
+    """What one browser session owns: its messages, uploads and their index, and
+    the answer behind each answer message (by position) for its sources."""
 
     directory: Path | None = None
     uploads: list[rag.Document] = field(default_factory=list)
     index: rag.Index | None = None
+    messages: list[dict] = field(default_factory=list)  # the chat as shown; the page's copy follows it
     asked: list[str] = field(default_factory=list)  # as typed: rag.ask reads follow-ups against them
+    answers: dict[int, tuple[str, rag.Index, rag.Answer]] = field(default_factory=dict)
+    used: float = field(default_factory=time.monotonic)
+
+    def forget_conversation(self) -> None:
+        self.messages, self.asked, self.answers = [], [], {}
 
     def close(self) -> None:
         if self.directory:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class Sessions:
+    """Sessions by Gradio's session hash, closed when the tab goes away (or after
+    SESSION_TTL_SECONDS unused), so uploads and their indexes do not outlive it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_hash: dict[str, Session] = {}
+
+    def get(self, request) -> Session:
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, s in self._by_hash.items() if now - s.used > SESSION_TTL_SECONDS]:
+                self._by_hash.pop(key).close()
+            session = self._by_hash.setdefault(request.session_hash, Session())
+            session.used = now
+            return session
+
+    def close(self, request) -> None:
+        with self._lock:
+            session = self._by_hash.pop(request.session_hash, None)
+        if session:
+            session.close()
 
 
 def loaded_line(index: rag.Index) -> str:
@@ -65,9 +156,11 @@ def loaded_line(index: rag.Index) -> str:
     return f"**Loaded:** {titles} — {len(index.passages)} passages from {len(index.documents)} document(s)."
 
 
-def sources_html(index: rag.Index, answer: rag.Answer | None) -> str:
+def sources_html(index: rag.Index, answer: rag.Answer | None, key: str = "", *, prefix: str = "") -> str:
+    """The cited passages, each in its paragraphs with the answering words
+    highlighted; card n has the id `{prefix}{key}-s{n}`, which `[n]` links to."""
     if answer is None:
-        return '<p class="empty">Sources of an answer appear here, with the answering words highlighted.</p>'
+        return PLACEHOLDER
     if answer.abstained:
         return '<p class="empty">No sources: the documents don\'t say.</p>'
     blocks = []
@@ -80,12 +173,26 @@ def sources_html(index: rag.Index, answer: rag.Answer | None) -> str:
         context = (_paragraphs_html(doc.text[start:p.start]) + "<mark>" + html.escape(p.text) + "</mark>"
                    + _paragraphs_html(doc.text[p.end:end]))
         who = f" · {html.escape(p.speaker)}" if p.speaker else ""
+        where = html.escape(f"{doc.id}, characters {p.start}–{p.end}", quote=True)
         blocks.append(
-            f'<div class="source" id="source-{n}"><div class="source-head"><span class="marker">[{n}]</span> '
-            f"<b>{html.escape(doc.title or doc.id)}</b>{who} · characters {p.start}–{p.end}</div>"
+            f'<div class="source" id="{prefix}{key}-s{n}"><div class="source-head" title="{where}">'
+            f'<span class="marker">[{n}]</span> <b>{html.escape(doc.title or doc.id)}</b>{who}'
+            f" · paragraph {at + 1} of {len(spans)}</div>"
             f'<p class="context">{context}</p></div>'
         )
     return "\n".join(blocks)
+
+
+def answer_markdown(text: str, answer: rag.Answer, key: str) -> str:
+    """`text` (the answer, or the part of it streamed so far) as shown: the
+    document's words literal, each marker [n] a link to source n."""
+    shown = _md(text)
+
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        return f'<a class="cite" href="#{key}-s{n}">[{n}]</a>' if n <= len(answer.citations) else m.group(0)
+
+    return re.sub(r"\\\[(\d+)\\\](?=\s|$)", link, shown)
 
 
 def _paragraphs_html(text: str) -> str:
@@ -97,92 +204,143 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", text)
 
 
-def build_app(index_dir: str | None = None):
+def start_loading(index_dir: str | None) -> Future:
+    """Open the index in a thread, while Gradio is imported (the slower of the
+    two); the model warms up after it, while the page is already served."""
+    opened: Future = Future()
+
+    def load():
+        try:
+            base = rag.load_index(index_dir)
+        except BaseException as exc:  # handed to whoever waits on it
+            opened.set_exception(exc)
+            return
+        opened.set_result(base)
+        try:
+            rag.ask(EXAMPLES[0], base)  # load the model and search structures before the first question
+        except rag.RagError:
+            pass  # a question asked later reports it
+
+    threading.Thread(target=load, name="load-index", daemon=True).start()
+    return opened
+
+
+def build_app(index_dir: str | None = None, *, loading: Future | None = None):
     import gradio as gr
 
-    base = rag.load_index(index_dir)
-    bundled = list(base.documents.values())
-    rag.ask(EXAMPLES[0], base)  # load the model and search structures before the first visitor
+    loading = loading or start_loading(index_dir)
+    sessions = Sessions()
+    # Answers computed at once: more only contend for the cores and the GIL, and
+    # make the slowest answer of many concurrent users much slower.
+    answering = threading.BoundedSemaphore(4)
 
-    def index_for(session: Session | None) -> rag.Index:
-        return session.index if session and session.index else base
+    def base() -> rag.Index:
+        return loading.result()
 
-    def respond(message, history, session):
-        session = session or Session()
-        history = list(history or [])
+    def index_for(session: Session) -> rag.Index:
+        return session.index or base()
+
+    def respond(message, request: gr.Request):
+        session = sessions.get(request)
+        messages = session.messages
         shown = message if len(message or "") <= 300 else message[:300] + f"… ({len(message):,} characters)"
-        history.append({"role": "user", "content": _md(shown or " ")})
-        index = index_for(session)
+        messages.append({"role": "user", "content": _md(shown or " ")})
         try:
+            index = index_for(session)
             asked = rag.check_question(message)
             answer = rag.ask(asked, index, history=session.asked)
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
-            history.append({"role": "assistant", "content": _md(reply)})
-            yield history, "", gr.update(), session
+            messages.append({"role": "assistant", "content": _md(reply)})
+            yield list(messages), "", gr.update()
             return
         # The answer's question is as understood: follow-up made whole, typos and other names mended.
         session.asked = (session.asked + [asked])[-rag.api.MAX_HISTORY:]
+        at = len(messages)
+        key = f"a{at}"
+        session.answers[at] = (key, index, answer)
         prefix = f"*Understood as: {_md(answer.question)}*\n\n" if answer.question != asked else ""
-        history.append({"role": "assistant", "content": prefix})
+        messages.append({"role": "assistant", "content": prefix})
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat
-            history[-1] = {"role": "assistant", "content": prefix + _md("".join(words[: i + 4]))}
-            yield history, "", gr.update(), session
+            messages[at] = {"role": "assistant", "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key)}
+            yield list(messages), "", gr.update()
             time.sleep(0.015)
-        yield history, "", sources_html(index, answer), session
+        if not answer.abstained:
+            session.answers[at + 1] = session.answers[at]
+            messages.insert(at + 1, {"role": "assistant", "content": sources_html(index, answer, key),
+                                     "metadata": {"title": f"Sources ({len(answer.citations)})", "status": "done"}})
+        yield list(messages), "", sources_html(index, answer, key, prefix="panel-")
 
-    def upload(files, history, session, progress=gr.Progress()):
-        session = session or Session()
-        history = list(history or [])
+    def show_sources(evt: gr.SelectData, request: gr.Request):
+        """The side panel follows the answer the reader clicks."""
+        chosen = sessions.get(request).answers.get(evt.index)
+        if chosen is None:
+            return gr.update()
+        key, index, answer = chosen
+        return sources_html(index, answer, key, prefix="panel-")
+
+    def clear(request: gr.Request):
+        """A fresh start: no messages, no sources, no conversation to read follow-ups against."""
+        sessions.get(request).forget_conversation()
+        return [], PLACEHOLDER
+
+    def upload(files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        session = sessions.get(request)
         files = [Path(f) for f in (files or [])]
         if not files:
-            return history, gr.update(), gr.update(value=None), session
+            return list(session.messages), gr.update(), gr.update(value=None)
+        bundled = list(base().documents.values())
         good, problems = [], []
         for path in files:
             name = path.name
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 problems.append(f"{name}: unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
-            elif path.stat().st_size > MAX_FILE_BYTES:
-                problems.append(f"{name}: file is too large (the limit is {MAX_FILE_BYTES // 2**20} MB)")
+            elif len(session.uploads) + len(good) >= MAX_SESSION_FILES:
+                problems.append(f"{name}: this session already holds {MAX_SESSION_FILES} files, the most it may")
             else:
                 good.append(path)
         added = []
         for path in good:
-            progress(0.1, desc=f"Reading {path.name}")
+            progress(0.05, desc=f"Reading {path.name}")
             try:
                 [doc] = rag.load_documents([path])
             except rag.RagError as exc:
                 problems.append(str(exc).replace(str(path), path.name))
                 continue
+            if len(doc.text) > MAX_UPLOAD_CHARS:
+                problems.append(f"{path.name}: too long to index here ({len(doc.text):,} characters of text; "
+                                f"the page takes up to {MAX_UPLOAD_CHARS:,}; rag index takes any size)")
+                continue
             doc = rag.Document(id=_unique_id(doc.id, bundled + session.uploads + added), text=doc.text,
                                title=doc.title, source=path.name)
             added.append(doc)
+        _discard(files)  # read into memory: Gradio's copies are no longer needed
         if added:
-            progress(0.4, desc=f"Indexing {len(added)} file(s)")
+            progress(0.1, desc=f"Indexing {len(added)} file(s)")
             if session.directory is None:
                 session.directory = Path(tempfile.mkdtemp(prefix="rag-session-"))
             try:
                 session.index = rag.build_index(bundled + session.uploads + added, session.directory / "index",
-                                                embedder=base.derived.get("embedder"))
+                                                embedder=base().embedder(), progress=True)
                 session.uploads += added
             except rag.RagError as exc:
                 problems.append(str(exc))
                 added = []
-            progress(1.0, desc="Ready")
-        lines = []
         if added:
             names = ", ".join(_md(d.id) for d in added)
             count = sum(1 for p in session.index.passages if p.doc_id in {d.id for d in added})
-            lines.append(f"Indexed **{names}** ({count} passages). Ask me about it.")
-        lines += [f"Couldn't use {_md(problem)}." for problem in problems]
-        history.append({"role": "assistant", "content": "\n\n".join(lines)})
-        return history, loaded_line(index_for(session)), gr.update(value=None), session
+            session.messages.append({"role": "assistant",
+                                     "content": f"📄 Indexed **{names}** ({count} passages). Ask me about it."})
+        for problem in problems:
+            session.messages.append({"role": "assistant", "content": f"⚠️ Couldn't use {_md(problem)}."})
+        return list(session.messages), loaded_line(index_for(session)), gr.update(value=None)
 
     def api_ask(question: str = "") -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
         try:
-            return rag.ask(question, base).to_json()
+            with answering:
+                return rag.ask(question, base()).to_json()
         except rag.RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -193,33 +351,48 @@ def build_app(index_dir: str | None = None):
         except (TypeError, ValueError, OverflowError):  # "abc", None, "inf" from a client
             raise gr.Error(f"k must be a whole number of at least 1, not {k!r}", print_exception=False) from None
         try:
-            return [p.to_json() for p in rag.retrieve(question, k=k, index=base)]
+            return [p.to_json() for p in rag.retrieve(question, k=k, index=base())]
         except rag.RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
-        session = gr.State(None, time_to_live=SESSION_TTL_SECONDS, delete_callback=lambda s: s and s.close())
+    def tab_closed(request: gr.Request):
+        sessions.close(request)
+
+    def loaded(request: gr.Request):
+        try:
+            return loaded_line(index_for(sessions.get(request)))
+        except rag.RagError as exc:
+            return f"**Cannot open the documents:** {_md(str(exc))}."
+
+    with gr.Blocks(title="Ask the documents", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown("## Ask the documents\nEvery answer is quoted from the documents and cited; "
                     "when they don't say, you'll be told so.")
-        status = gr.Markdown(loaded_line(base), elem_id="loaded")
+        status = gr.Markdown("**Loading the documents…**", elem_id="loaded")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
-                chatbot = gr.Chatbot(label="Chat", height=460, elem_id="chat", buttons=["copy"])
+                chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"],
+                                     group_consecutive_messages=False)
                 question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                       submit_btn=True, elem_id="question", max_lines=4)
-                gr.Examples(EXAMPLES, inputs=question, label="Try")
-                files = gr.File(label="Add your own documents (.txt, .md, .html, .pdf; up to 20 MB each)",
+                examples = gr.Examples(EXAMPLES, inputs=question, label="Try")
+                files = gr.File(label=f"Add your own documents (.txt, .md, .html, .pdf; up to "
+                                      f"{MAX_FILE_BYTES // 2**20} MB and {MAX_UPLOAD_CHARS:,} characters each)",
                                 file_count="multiple", type="filepath", elem_id="upload", height=110)
-            with gr.Column(scale=2, min_width=340):
+            with gr.Column(scale=2, min_width=340, elem_id="sources-column"):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(sources_html(base, None), elem_id="sources")
+                sources = gr.HTML(PLACEHOLDER, elem_id="sources")
 
-        question.submit(respond, [question, chatbot, session], [chatbot, question, sources, session],
-                        api_visibility="private", concurrency_limit=4)
-        files.upload(upload, [files, chatbot, session], [chatbot, status, files, session],
-                     api_visibility="private", concurrency_limit=2)
-        gr.api(api_ask, api_name="ask")
-        gr.api(api_retrieve, api_name="retrieve")
+        demo.load(loaded, None, status, api_visibility="private")
+        ask_events = dict(fn=respond, inputs=[question], outputs=[chatbot, question, sources],
+                          api_visibility="private", concurrency_limit=4, concurrency_id="ask")
+        question.submit(**ask_events)
+        examples.load_input_event.then(**ask_events)
+        chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
+        chatbot.clear(clear, None, [chatbot, sources], api_visibility="private", queue=False)
+        files.upload(upload, [files], [chatbot, status, files], api_visibility="private", concurrency_limit=2)
+        demo.unload(tab_closed)
+        gr.api(api_ask, api_name="ask", queue=False)
+        gr.api(api_retrieve, api_name="retrieve", queue=False)
     return demo
 
 
@@ -231,6 +404,15 @@ def _unique_id(doc_id: str, existing: list[rag.Document]) -> str:
     return unique
 
 
+def _discard(files: list[Path]) -> None:
+    for path in files:
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+        except OSError:
+            pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Chat with your documents, offline.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
@@ -238,16 +420,18 @@ def main() -> None:
     parser.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
     args = parser.parse_args()
-    try:
-        demo = build_app(args.index)
-    except rag.RagError as exc:
-        raise SystemExit(f"app: error: {exc}")
+    loading = start_loading(args.index)
     import gradio as gr
 
+    demo = build_app(args.index, loading=loading)
+    try:
+        loading.result()  # a missing or corrupt index is reported here, before the page is served
+    except rag.RagError as exc:
+        raise SystemExit(f"app: error: {exc}")
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, share=args.share, max_file_size="100mb",
-        theme=theme, css=CSS, footer_links=["api"], show_error=False,
+        server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_BYTES,
+        theme=theme, css=CSS, head=HEAD, footer_links=["api"], show_error=False,
     )
 
 

@@ -159,6 +159,8 @@ def latency_section(lat: dict | None) -> list[str]:
     ]
     if "app_start_to_page_s" in lat:
         rows.append(f"| `python app.py` until the page is served | {lat['app_start_to_page_s']:.1f} s |")
+    if "app_start_to_first_answer_s" in lat:
+        rows.append(f"| `python app.py` until it has answered a first question | {lat['app_start_to_first_answer_s']:.1f} s |")
     return rows + [""]
 
 

@@ -4,6 +4,8 @@ Needs Debian's Chromium (`apt-get install chromium`); `.ci/run` installs it.
 Screenshots go to tests/artifacts/ (ignored by git).
 """
 
+import json
+import os
 import shutil
 import socket
 import subprocess
@@ -36,11 +38,18 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(article_index):
+def server_tmp(tmp_path_factory) -> Path:
+    """The server's temporary directory: session indexes and Gradio's upload copies go there."""
+    return tmp_path_factory.mktemp("server-tmp")
+
+
+@pytest.fixture(scope="module")
+def server(article_index, server_tmp):
     port = free_port()
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "app.log", "w")
+    env = {**os.environ, "TMPDIR": str(server_tmp), "GRADIO_TEMP_DIR": str(server_tmp / "gradio")}
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(article_index.path)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while True:
@@ -68,24 +77,58 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def open_page(browser, server, **options):
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
     page = context.new_page()
     page.goto(server)
     page.get_by_placeholder(QUESTION).wait_for()
+    page.get_by_text("passages from").wait_for()
+    return page
+
+
+@pytest.fixture
+def page(browser, server):
+    page = open_page(browser, server, permissions=["clipboard-read", "clipboard-write"])
     yield page
-    context.close()
+    page.context.close()
 
 
 def ask(page, question: str, *, expect: str):
-    """Type a question, press Enter, wait until the chat shows `expect`."""
+    """Type a question, press Enter, wait until the chat shows `expect` and the answer is complete."""
     before = page.locator("#chat .message").count()
     page.get_by_placeholder(QUESTION).fill(question)
     page.get_by_placeholder(QUESTION).press("Enter")
     page.locator("#chat").get_by_text(expect).last.wait_for(timeout=30_000)
     page.wait_for_function(f"document.querySelectorAll('#chat .message').length >= {before + 2}")
+    page.get_by_placeholder(QUESTION).and_(page.locator(":enabled")).wait_for()
+    page.wait_for_timeout(300)  # let the last streamed words paint
     return page.locator("#chat").inner_text()
+
+
+def bubbles(page) -> list[str]:
+    """The chat's messages as shown, one string each (a sources block by its title only)."""
+    return [m.inner_text().strip() for m in page.locator("#chat .message").all()]
+
+
+CONTRAST = """(el) => {
+  // WCAG contrast of el's text on its background, as painted: ancestors' opacity
+  // blends both colours into the backdrop behind them.
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  let alpha = 1, backdrop = null;
+  for (let e = el; e; e = e.parentElement) {
+    const cs = getComputedStyle(e);
+    alpha *= Number(cs.opacity);
+    if (e !== el && !backdrop && rgb(cs.backgroundColor)[3] !== 0) backdrop = rgb(cs.backgroundColor);
+  }
+  backdrop = backdrop || rgb(getComputedStyle(document.body).backgroundColor);
+  const paint = (c) => c.slice(0, 3).map((v, i) => alpha * v + (1 - alpha) * backdrop[i]);
+  const lum = (c) => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                       return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const cs = getComputedStyle(el);
+  const own = rgb(cs.backgroundColor);
+  const [a, b] = [lum(paint(rgb(cs.color))), lum(paint(own[3] === 0 ? backdrop : own))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
 
 
 def upload(page, *paths: Path, expect: str) -> str:
@@ -94,85 +137,151 @@ def upload(page, *paths: Path, expect: str) -> str:
     return page.locator("#chat").inner_text()
 
 
+
+
 def test_pistorius_question_shows_quote_citation_and_highlighted_source(page):
-    chat = ask(page, "What did Pistorius say about international law?", expect="[1]")
-    assert f"German defence minister Boris Pistorius said “{PISTORIUS}” of the development" in chat
+    ask(page, "What did Pistorius say about international law?", expect="[1]")
+    answer = f"German defence minister Boris Pistorius said “{PISTORIUS}” of the development but “it is a kind of escalation”. [1]"
+    assert bubbles(page) == ["What did Pistorius say about international law?", answer, "Sources (1)"]
     mark = page.locator("#sources mark")
-    mark.wait_for()
     assert PISTORIUS in mark.inner_text()
-    head = page.locator("#source-1 .source-head").inner_text()
-    assert head.startswith("[1] North Korean troops in Russia") and "Boris Pistorius" in head and "749–914" in head
+    head = page.locator("#panel-a1-s1 .source-head")
+    assert head.inner_text() == ("[1] North Korean troops in Russia would be sign of Putin’s ‘desperation’, says UK"
+                                 " · Boris Pistorius · paragraph 6 of 24")
+    assert head.get_attribute("title") == "article.txt, characters 749–914"
     assert "24 passages from 1 document(s)" in page.locator("#loaded").inner_text()
-    page.wait_for_timeout(300)  # let the last streamed words paint
     page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
 
 
-def test_abstention_is_a_plain_message(page):
-    chat = ask(page, "What did Emmanuel Macron say about the troops?", expect="never mention “Emmanuel Macron”.")
-    assert "The documents don't say: they never mention “Emmanuel Macron”." in chat
-    assert "No sources" in page.locator("#sources").inner_text()
-
-
-def test_follow_up_question_is_understood(page):
+def test_each_answer_keeps_its_sources_and_its_markers_open_them(page):
     ask(page, "What did Pistorius say about international law?", expect="[1]")
-    chat = ask(page, "And what did he say about South Korea?", expect="security of South Korea")
-    assert "Understood as: What did Boris Pistorius say about South Korea?" in chat
+    ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link")
+    assert "indivisible link" in page.locator("#sources").inner_text()  # the panel follows the latest answer
+    assert page.locator("#a1-s1").count() == 0  # collapsed under its answer until asked for
+
+    page.locator("#chat a.cite").first.click()  # [1] of the first answer
+    inline = page.locator("#a1-s1")
+    inline.wait_for()
+    assert PISTORIUS in inline.locator("mark").inner_text()
+    page.locator("#panel-a1-s1").wait_for()  # and the side panel is back on the first answer
+    assert PISTORIUS in page.locator("#sources mark").inner_text()
+    assert page.url.endswith("/")  # a marker is not a navigation
+    page.wait_for_timeout(800)  # the block slides open
+    page.screenshot(path=str(ARTIFACTS / "sources.png"))  # a full-page shot would lay the chat out again
+
+    page.locator("#chat .message").nth(4).click()  # the second answer: the panel follows it
+    page.locator("#panel-a4-s1").wait_for()
+    assert "indivisible link" in page.locator("#sources mark").inner_text()
 
 
-def test_upload_answers_in_its_session_only(browser, server, page, tmp_path):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_highlighted_words_are_readable_in_both_colour_schemes(browser, server, scheme):
+    page = open_page(browser, server, color_scheme=scheme)
+    assert page.evaluate("document.querySelector('.gradio-container').closest('.dark') !== null") == (scheme == "dark")
+    ask(page, "What did Pistorius say about international law?", expect="[1]")
+    page.locator("#chat a.cite").first.click()
+    page.locator("#a1-s1 mark").wait_for()
+    page.wait_for_timeout(600)  # the block fades in
+    for mark in (page.locator("#a1-s1 mark"), page.locator("#panel-a1-s1 mark")):
+        assert mark.evaluate(CONTRAST) >= 4.5
+    assert page.locator("#chat a.cite").first.evaluate(CONTRAST) >= 4.5
+    page.screenshot(path=str(ARTIFACTS / f"answer-{scheme}.png"), full_page=True)
+    page.context.close()
+
+
+def test_copy_gives_the_answer_with_plain_markers(page):
+    ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link")
+    page.locator("#chat .message-buttons button[aria-label='Copy message']").nth(1).click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == bubbles(page)[1] and copied.endswith("[1]")
+    assert "\\" not in copied and "<" not in copied
+
+
+def test_clear_is_a_fresh_start(page):
+    ask(page, "What did Pistorius say about international law?", expect="[1]")
+    page.locator("#chat button[aria-label='Clear']").click()
+    page.get_by_text("Sources of an answer appear here").wait_for()
+    ask(page, "And what did he say about South Korea?", expect="South Korea")
+    assert "Understood as: What did Boris Pistorius" not in page.locator("#chat").inner_text()
+    assert bubbles(page)[0] == "And what did he say about South Korea?"
+
+
+def test_clicking_an_example_asks_it(page):
+    page.get_by_role("button", name="What did Healey say about the Indo-Pacific?").click()
+    page.locator("#chat").get_by_text("indivisible link").wait_for(timeout=30_000)
+    assert bubbles(page)[0] == "What did Healey say about the Indo-Pacific?"
+
+
+def test_upload_answers_in_its_session_only_and_notices_stand_alone(browser, server, server_tmp, page, tmp_path):
+    ask(page, "What did Pistorius say about international law?", expect="[1]")
+    answer = bubbles(page)[1]
     notes = tmp_path / "ferry-news.txt"
     notes.write_text("Ferry news\nThe harbour master, Ingrid Solberg, said the new ferry carries 240 passengers.\n",
                      encoding="utf-8")
-    chat = upload(page, notes, expect="Indexed")
-    assert "Indexed ferry-news.txt (2 passages). Ask me about it." in chat  # title line + sentence
+    upload(page, notes, expect="Indexed")
+    assert bubbles(page)[1] == answer  # the notice is a message of its own
+    assert bubbles(page)[3] == "📄 Indexed ferry-news.txt (2 passages). Ask me about it."  # title line + sentence
     assert "2 document(s)" in page.locator("#loaded").inner_text()
+    assert not list((server_tmp / "gradio").rglob("ferry-news.txt"))  # Gradio's copy is gone once read
     chat = ask(page, "How many passengers does the new ferry carry?", expect="240 passengers")
     assert "The harbour master, Ingrid Solberg, said the new ferry carries 240 passengers. [1]" in chat
-    assert "Ferry news" in page.locator("#source-1 .source-head").inner_text()
+    assert "Ferry news" in page.locator("#sources .source-head").first.inner_text()
     # The bundled article is still there for this session.
     ask(page, "What did Pistorius say about international law?", expect=PISTORIUS)
 
-    other = browser.new_context().new_page()
-    other.goto(server)
-    other.get_by_placeholder(QUESTION).wait_for()
+    other = open_page(browser, server)
     chat = ask(other, "How many passages does the new ferry carry?", expect="don't say")
     assert "240" not in chat and "Solberg" not in chat
     assert "1 document(s)" in other.locator("#loaded").inner_text()
     other.context.close()
 
+    [session_dir] = server_tmp.glob("rag-session-*")
+    page.context.close()  # the tab goes away: its session's index with it
+    deadline = time.monotonic() + 60
+    while session_dir.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not session_dir.exists()
+
 
 def test_bad_input_gets_friendly_messages_and_the_app_keeps_serving(page, tmp_path):
-    chat = ask(page, "   ", expect="Please type a question")
+    ask(page, "   ", expect="Please type a question")
     chat = ask(page, "w" * 50_000, expect="too long")
     assert "Sorry: the question is too long (50,000 characters; the limit is 1,000)." in chat
 
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
-    chat = upload(page, binary, expect="photo.txt")
-    assert "Couldn't use photo.txt: looks like a binary file, not text." in chat
+    upload(page, binary, expect="photo.txt")
+    assert bubbles(page)[-1] == "⚠️ Couldn't use photo.txt: looks like a binary file, not text."
     program = tmp_path / "setup.exe"
     program.write_bytes(b"MZ\x90\x00")
-    chat = upload(page, program, expect="setup.exe")
-    assert "Couldn't use setup.exe: unsupported file type" in chat
+    upload(page, program, expect="setup.exe")
+    assert bubbles(page)[-1].startswith("⚠️ Couldn't use setup.exe: unsupported file type")
+    long = tmp_path / "long.txt"
+    long.write_text("All work and no play makes Jack a dull boy. " * 10_000, encoding="utf-8")  # 440,000 characters
+    upload(page, long, expect="long.txt")
+    assert bubbles(page)[-1] == ("⚠️ Couldn't use long.txt: too long to index here (440,000 characters of text; "
+                                 "the page takes up to 300,000; rag index takes any size).")
     big = tmp_path / "big.txt"
-    big.write_bytes(b"All work and no play. " * 1_000_000)  # 22 MB
-    chat = upload(page, big, expect="big.txt")
-    assert "Couldn't use big.txt: file is too large (the limit is 20 MB)." in chat
+    big.write_bytes(b"All work and no play. " * 1_000_000)  # 22 MB: refused before it is sent
+    page.locator("#upload input[type=file]").set_input_files(str(big))
+    page.get_by_text("exceed the maximum allowed size").wait_for()
+    assert "big.txt" in page.get_by_text("exceed the maximum allowed size").inner_text()
 
     ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link with security concerns")
 
 
-def test_phone_width_stacks_sources_under_the_chat(browser, server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    page = context.new_page()
-    page.goto(server)
-    page.get_by_placeholder(QUESTION).wait_for()
+def test_phone_width_puts_each_answers_sources_right_after_it(browser, server):
+    page = open_page(browser, server, viewport={"width": 390, "height": 844}, is_mobile=True)
     ask(page, "What did Chapman tell peers?", expect="[1]")
-    chat, sources = page.locator("#chat").bounding_box(), page.locator("#sources").bounding_box()
-    assert sources["y"] >= chat["y"] + chat["height"]
-    assert chat["width"] <= 390 and sources["width"] <= 390
-    page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
-    context.close()
+    answer, block = page.locator("#chat .message").nth(1).bounding_box(), page.locator("#chat .message").nth(2).bounding_box()
+    assert block["y"] >= answer["y"] + answer["height"] - 1 and block["width"] <= 390
+    assert bubbles(page)[2] == "Sources (1)"
+    assert not page.locator("#sources").is_visible()  # the side panel would only repeat them, far below
+    page.locator("#chat a.cite").first.click()
+    page.locator("#a1-s1 mark").wait_for()
+    page.wait_for_timeout(800)  # the block slides open
+    page.screenshot(path=str(ARTIFACTS / "phone.png"))  # a full-page shot would lay the chat out again
+    page.context.close()
 
 
 def test_api_returns_what_the_python_api_returns(server, article_index):
@@ -190,6 +299,10 @@ def test_api_returns_what_the_python_api_returns(server, article_index):
     assert [(p["text"], p["start"]) for p in passages] == [
         (p.text, p.start) for p in rag.retrieve(question, k=3, index=article_index)
     ]
+    # One plain POST, as bench/load.py sends.
+    request = urllib.request.Request(f"{server}gradio_api/run/ask", data=json.dumps({"data": [question]}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    assert json.load(urllib.request.urlopen(request, timeout=30))["data"] == [expected.to_json()]
     with pytest.raises(Exception, match="the question is empty"):
         client.predict("", api_name="/ask")
     with pytest.raises(Exception, match="the question is empty"):
@@ -197,5 +310,10 @@ def test_api_returns_what_the_python_api_returns(server, article_index):
     for k in ("abc", None, "inf"):
         with pytest.raises(Exception, match="k must be a whole number of at least 1"):
             client.predict(question, k, api_name="/retrieve")
+    # Gradio itself turns away an upload the page would refuse, before it reaches the disk.
+    import httpx
+
+    refused = httpx.post(f"{server}gradio_api/upload", files={"files": ("big.txt", b"x" * (21 * 2**20))}, timeout=60)
+    assert refused.status_code == 413
     # A user's mistake is the user's message, not a traceback in the server's log.
     assert "Traceback" not in (ARTIFACTS / "app.log").read_text()
