@@ -25,6 +25,7 @@ test: install
 bench: install
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/articles.py
 	$(BIN)/python bench/scifact.py
 	$(BIN)/python bench/squad.py

@@ -21,6 +21,7 @@ in a few seconds (`rag index` takes any size).
 import argparse
 import html
 import importlib.util
+import itertools
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline tool
 if importlib.util.find_spec("matplotlib") is None:
@@ -109,7 +111,7 @@ HEAD = """<script>
 @dataclass
 class Session:
     """What one browser session owns: its messages, uploads and their index, and
-    the answer behind each answer message (by position) for its sources."""
+    the answer behind each answer message and sources block (by position)."""
 
     directory: Path | None = None
     uploads: list[rag.Document] = field(default_factory=list)
@@ -118,9 +120,19 @@ class Session:
     asked: list[str] = field(default_factory=list)  # as typed: rag.ask reads follow-ups against them
     answers: dict[int, tuple[str, rag.Index, rag.Answer]] = field(default_factory=dict)
     used: float = field(default_factory=time.monotonic)
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # of answers, for their links
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def post(self, *messages: dict) -> int:
+        """Add messages to the chat; the position of the first. An answer and an
+        upload's notice may arrive at once: each keeps the positions it got."""
+        with self.lock:
+            self.messages += messages
+            return len(self.messages) - len(messages)
 
     def forget_conversation(self) -> None:
-        self.messages, self.asked, self.answers = [], [], {}
+        with self.lock:
+            self.messages, self.asked, self.answers = [], [], {}
 
     def close(self) -> None:
         if self.directory:
@@ -230,9 +242,10 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
 
     loading = loading or start_loading(index_dir)
     sessions = Sessions()
-    # Answers computed at once: more only contend for the cores and the GIL, and
-    # make the slowest answer of many concurrent users much slower.
-    answering = threading.BoundedSemaphore(4)
+    # API answers computed at once: more only contend for the cores and the GIL
+    # and make the slowest of many concurrent users' answers much slower (with
+    # 50 users: p99 about 0.9 s at 8, over 2 s unbounded; BENCHMARKS.md).
+    answering = threading.BoundedSemaphore(8)
 
     def base() -> rag.Index:
         return loading.result()
@@ -244,32 +257,31 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
         session = sessions.get(request)
         messages = session.messages
         shown = message if len(message or "") <= 300 else message[:300] + f"… ({len(message):,} characters)"
-        messages.append({"role": "user", "content": _md(shown or " ")})
+        session.post({"role": "user", "content": _md(shown or " ")})
         try:
             index = index_for(session)
             asked = rag.check_question(message)
             answer = rag.ask(asked, index, history=session.asked)
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
-            messages.append({"role": "assistant", "content": _md(reply)})
+            session.post({"role": "assistant", "content": _md(reply)})
             yield list(messages), "", gr.update()
             return
         # The answer's question is as understood: follow-up made whole, typos and other names mended.
         session.asked = (session.asked + [asked])[-rag.api.MAX_HISTORY:]
-        at = len(messages)
-        key = f"a{at}"
-        session.answers[at] = (key, index, answer)
         prefix = f"*Understood as: {_md(answer.question)}*\n\n" if answer.question != asked else ""
-        messages.append({"role": "assistant", "content": prefix})
+        key = f"a{next(session.numbers)}"
+        block = [] if answer.abstained else [{"role": "assistant", "content": sources_html(index, answer, key),
+                                              "metadata": {"title": f"Sources ({len(answer.citations)})", "status": "done"}}]
+        at = session.post({"role": "assistant", "content": prefix}, *block)
+        session.answers[at] = session.answers[at + 1] = (key, index, answer)
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat
+            if session.messages is not messages:
+                return  # the reader cleared the chat meanwhile
             messages[at] = {"role": "assistant", "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key)}
             yield list(messages), "", gr.update()
             time.sleep(0.015)
-        if not answer.abstained:
-            session.answers[at + 1] = session.answers[at]
-            messages.insert(at + 1, {"role": "assistant", "content": sources_html(index, answer, key),
-                                     "metadata": {"title": f"Sources ({len(answer.citations)})", "status": "done"}})
         yield list(messages), "", sources_html(index, answer, key, prefix="panel-")
 
     def show_sources(evt: gr.SelectData, request: gr.Request):
@@ -289,7 +301,8 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
         session = sessions.get(request)
         files = [Path(f) for f in (files or [])]
         if not files:
-            return list(session.messages), gr.update(), gr.update(value=None)
+            yield list(session.messages), gr.update(), gr.update(value=None)
+            return
         bundled = list(base().documents.values())
         good, problems = [], []
         for path in files:
@@ -317,6 +330,9 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
             added.append(doc)
         _discard(files)  # read into memory: Gradio's copies are no longer needed
         if added:
+            names = ", ".join(_md(d.id) for d in added)
+            at = session.post({"role": "assistant", "content": f"📄 Indexing **{names}**… ask away meanwhile."})
+            yield list(session.messages), gr.update(), gr.update(value=None)
             progress(0.1, desc=f"Indexing {len(added)} file(s)")
             if session.directory is None:
                 session.directory = Path(tempfile.mkdtemp(prefix="rag-session-"))
@@ -324,17 +340,14 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
                 session.index = rag.build_index(bundled + session.uploads + added, session.directory / "index",
                                                 embedder=base().embedder(), progress=True)
                 session.uploads += added
+                count = sum(1 for p in session.index.passages if p.doc_id in {d.id for d in added})
+                done = f"📄 Indexed **{names}** ({count} passages). Ask me about it."
             except rag.RagError as exc:
-                problems.append(str(exc))
-                added = []
-        if added:
-            names = ", ".join(_md(d.id) for d in added)
-            count = sum(1 for p in session.index.passages if p.doc_id in {d.id for d in added})
-            session.messages.append({"role": "assistant",
-                                     "content": f"📄 Indexed **{names}** ({count} passages). Ask me about it."})
+                done = f"⚠️ Couldn't index {names}: {_md(str(exc))}."
+            session.messages[at] = {"role": "assistant", "content": done}
         for problem in problems:
-            session.messages.append({"role": "assistant", "content": f"⚠️ Couldn't use {_md(problem)}."})
-        return list(session.messages), loaded_line(index_for(session)), gr.update(value=None)
+            session.post({"role": "assistant", "content": f"⚠️ Couldn't use {_md(problem)}."})
+        yield list(session.messages), loaded_line(index_for(session)), gr.update(value=None)
 
     def api_ask(question: str = "") -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
@@ -389,7 +402,9 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
         examples.load_input_event.then(**ask_events)
         chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
         chatbot.clear(clear, None, [chatbot, sources], api_visibility="private", queue=False)
-        files.upload(upload, [files], [chatbot, status, files], api_visibility="private", concurrency_limit=2)
+        # The progress bar on the upload box only: the chat stays usable while a file is indexed.
+        files.upload(upload, [files], [chatbot, status, files], api_visibility="private", concurrency_limit=2,
+                     show_progress_on=files)
         demo.unload(tab_closed)
         gr.api(api_ask, api_name="ask", queue=False)
         gr.api(api_retrieve, api_name="retrieve", queue=False)

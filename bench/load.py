@@ -112,14 +112,17 @@ async def load(url: str, users: int, seconds: float, route: str) -> dict:
                     errors.append(why)
 
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    cpu = time.process_time()
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         await asyncio.gather(*(user(n, client) for n in range(users)))
+    cpu = time.process_time() - cpu
     return {
         "users": users, "seconds": seconds, "route": route, "answers": len(latencies) - len(errors),
         "errors": len(errors), "error_kinds": sorted(set(errors))[:5],
         "answers_per_s": (len(latencies) - len(errors)) / seconds,
         "p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
         "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=0.0),
+        "generator_cpu_share": cpu / (time.perf_counter() - started),  # of one core, warm-up included
     }
 
 
@@ -142,7 +145,8 @@ def main() -> None:
                 runs.append(run)
                 print(f"{route:5} {users:3} users: {run['answers']:6} answers, {run['errors']} errors, "
                       f"{run['answers_per_s']:6.1f}/s, p50 {run['p50_ms']:6.1f} ms, p90 {run['p90_ms']:6.1f} ms, "
-                      f"p99 {run['p99_ms']:6.1f} ms", flush=True)
+                      f"p99 {run['p99_ms']:6.1f} ms; the generator used {run['generator_cpu_share']:.0%} of a core",
+                      flush=True)
     finally:
         if proc:
             proc.terminate()

@@ -164,6 +164,26 @@ def latency_section(lat: dict | None) -> list[str]:
     return rows + [""]
 
 
+def load_section(load_run: dict | None) -> list[str]:
+    if not load_run:
+        return []
+    rows = [
+        "## Many users at once (the page's API)",
+        "",
+        f"`app.py` on localhost; each simulated user asks one of the {load_run['questions']} article questions, "
+        "waits for the answer and asks the next at once, for the time shown after a 3 s warm-up. The load "
+        "generator runs on the same two cores. `run` is one plain POST to `/gradio_api/run/ask`; `queue` goes "
+        "through Gradio's queue and event stream, as `gradio_client` does. Command: `.venv/bin/python bench/load.py`.",
+        "",
+        "| route | users | seconds | answers | errors | answers/s | p50 | p90 | p99 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in load_run["runs"]:
+        rows.append(f"| {r['route']} | {r['users']} | {r['seconds']:.0f} | {r['answers']:,} | {r['errors']} | "
+                    f"{r['answers_per_s']:.0f} | {r['p50_ms']:.0f} ms | {r['p90_ms']:.0f} ms | {r['p99_ms']:.0f} ms |")
+    return rows + [""]
+
+
 def main() -> None:
     fp32, int8, squad, lat = load("scifact"), load("scifact-int8"), load("squad"), load("latency")
     tp = load("throughput")
@@ -186,6 +206,7 @@ def main() -> None:
         *articles_section(load("articles"), load("articles-before")),
         *squad_section(squad),
         *latency_section(lat),
+        *load_section(load("load")),
         "## Data and licences",
         "",
         "- BEIR SciFact: allenai/SciFact via BEIR, CC BY-NC 2.0 (non-commercial). Published figures: BM25 from "

@@ -170,7 +170,7 @@ def test_each_answer_keeps_its_sources_and_its_markers_open_them(page):
     page.screenshot(path=str(ARTIFACTS / "sources.png"))  # a full-page shot would lay the chat out again
 
     page.locator("#chat .message").nth(4).click()  # the second answer: the panel follows it
-    page.locator("#panel-a4-s1").wait_for()
+    page.locator("#panel-a2-s1").wait_for()
     assert "indivisible link" in page.locator("#sources mark").inner_text()
 
 
@@ -241,6 +241,21 @@ def test_upload_answers_in_its_session_only_and_notices_stand_alone(browser, ser
     while session_dir.exists() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not session_dir.exists()
+
+
+def test_the_chat_answers_while_a_file_is_indexed(page, tmp_path):
+    # Near the page's limit: several seconds of indexing on any machine this runs on.
+    report = tmp_path / "harbour-log.txt"
+    report.write_text("".join(f"On day {n} the harbour master counted {n % 97} ferries in the port. "
+                              for n in range(4_300)), encoding="utf-8")
+    page.locator("#upload input[type=file]").set_input_files(str(report))
+    page.locator("#chat").get_by_text("Indexing harbour-log.txt").wait_for()
+    ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link")
+    assert bubbles(page)[0] == "📄 Indexing harbour-log.txt… ask away meanwhile."  # still indexing
+    page.locator("#chat").get_by_text("Indexed harbour-log.txt").wait_for(timeout=120_000)
+    assert bubbles(page)[0].startswith("📄 Indexed harbour-log.txt (")
+    assert bubbles(page)[1:3] == ["What did Healey say about the Indo-Pacific?",
+                                  "“There is an indivisible link with security concerns in the Indo-Pacific as well.” — John Healey [1]"]
 
 
 def test_bad_input_gets_friendly_messages_and_the_app_keeps_serving(page, tmp_path):
