@@ -19,6 +19,7 @@ in a few seconds (`rag index` takes any size).
 """
 
 import argparse
+import asyncio
 import html
 import importlib.util
 import itertools
@@ -52,6 +53,10 @@ EXAMPLES = [
     "How many North Korean troops are thought to be involved?",
     "What did Baroness Chapman say about the defence of Ukraine?",
 ]
+# API calls computed at once: more only contend for the cores and the GIL and
+# make the slowest of many concurrent users' answers much slower (with 50 users:
+# p99 about 0.9 s at 8, over 2 s unbounded; BENCHMARKS.md).
+API_AT_ONCE = 8
 # A session nobody has used for this long is closed even if its tab never said goodbye.
 SESSION_TTL_SECONDS = 6 * 3600
 # What one upload may hold: about 10 s of indexing on two cores (BENCHMARKS.md).
@@ -99,7 +104,7 @@ HEAD = """<script>
     const copy = e.target.closest && e.target.closest("#chat .message-buttons button");
     if (copy && /copy/i.test(copy.getAttribute("aria-label") || "")) {
       const shown = copy.closest(".message-buttons")?.previousElementSibling;
-      if (!shown) return;
+      if (!shown || !navigator.clipboard) return;  // plain http off localhost: Gradio's own copy
       e.preventDefault(); e.stopPropagation();
       navigator.clipboard.writeText(shown.innerText.trim());
     }
@@ -122,6 +127,7 @@ class Session:
     used: float = field(default_factory=time.monotonic)
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # of answers, for their links
     lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
 
     def post(self, *messages: dict) -> int:
         """Add messages to the chat; the position of the first. An answer and an
@@ -130,11 +136,18 @@ class Session:
             self.messages += messages
             return len(self.messages) - len(messages)
 
+    def replace(self, chat: list[dict], at: int, message: dict) -> None:
+        """Put `message` at `at` in `chat`, unless the reader has cleared that chat since."""
+        with self.lock:
+            if self.messages is chat:
+                chat[at] = message
+
     def forget_conversation(self) -> None:
         with self.lock:
             self.messages, self.asked, self.answers = [], [], {}
 
     def close(self) -> None:
+        self.closed = True
         if self.directory:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -197,14 +210,29 @@ def sources_html(index: rag.Index, answer: rag.Answer | None, key: str = "", *, 
 
 def answer_markdown(text: str, answer: rag.Answer, key: str) -> str:
     """`text` (the answer, or the part of it streamed so far) as shown: the
-    document's words literal, each marker [n] a link to source n."""
-    shown = _md(text)
+    document's words literal, each citation marker a link to its source."""
+    out, done = [], 0
+    for start, end, n in markers(answer):
+        if end > len(text):
+            break
+        out += [_md(text[done:start]), f'<a class="cite" href="#{key}-s{n}">[{n}]</a>']
+        done = end
+    return "".join(out) + _md(text[done:])
 
-    def link(m: re.Match) -> str:
-        n = int(m.group(1))
-        return f'<a class="cite" href="#{key}-s{n}">[{n}]</a>' if n <= len(answer.citations) else m.group(0)
 
-    return re.sub(r"\\\[(\d+)\\\](?=\s|$)", link, shown)
+def markers(answer: rag.Answer) -> list[tuple[int, int, int]]:
+    """Where the answer's citation markers are: (start, end, n), in order.
+
+    Quote n is followed by " [n]", so marker n is the last " [n]" before marker
+    n + 1: a "[2]" inside a quoted sentence is the document's, not a citation."""
+    found, before = [], len(answer.text)
+    for n in range(len(answer.citations), 0, -1):
+        start = answer.text.rfind(f" [{n}]", 0, before)
+        if start < 0:
+            return []
+        found.append((start + 1, start + 1 + len(f"[{n}]"), n))
+        before = start
+    return found[::-1]
 
 
 def _paragraphs_html(text: str) -> str:
@@ -212,8 +240,16 @@ def _paragraphs_html(text: str) -> str:
 
 
 def _md(text: str) -> str:
-    """Text shown literally in Markdown: no emphasis, links or HTML from documents."""
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", text)
+    """Text shown literally in Markdown: no emphasis, links, maths or HTML from documents."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$])", r"\\\1", text.replace("&", "&amp;"))
+
+
+def _reworded(asked: str, understood: str) -> bool:
+    """Whether the question was understood as something other than what was typed
+    (not just without its leading "and" or in another case)."""
+    def plain(q: str) -> str:
+        return re.sub(r"^(and|so|also|but)\b\W*", "", q.strip().casefold())
+    return plain(asked) != plain(understood)
 
 
 def start_loading(index_dir: str | None) -> Future:
@@ -242,10 +278,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
 
     loading = loading or start_loading(index_dir)
     sessions = Sessions()
-    # API answers computed at once: more only contend for the cores and the GIL
-    # and make the slowest of many concurrent users' answers much slower (with
-    # 50 users: p99 about 0.9 s at 8, over 2 s unbounded; BENCHMARKS.md).
-    answering = threading.BoundedSemaphore(8)
+    answering = asyncio.Semaphore(API_AT_ONCE)
 
     def base() -> rag.Index:
         return loading.result()
@@ -264,22 +297,28 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
             answer = rag.ask(asked, index, history=session.asked)
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
+            answer = None
+        if session.messages is not messages:
+            return  # the reader cleared the chat while this was answered
+        if answer is None:
             session.post({"role": "assistant", "content": _md(reply)})
             yield list(messages), "", gr.update()
             return
         # The answer's question is as understood: follow-up made whole, typos and other names mended.
         session.asked = (session.asked + [asked])[-rag.api.MAX_HISTORY:]
-        prefix = f"*Understood as: {_md(answer.question)}*\n\n" if answer.question != asked else ""
+        prefix = f"*Understood as: {_md(answer.question)}*\n\n" if _reworded(asked, answer.question) else ""
         key = f"a{next(session.numbers)}"
         block = [] if answer.abstained else [{"role": "assistant", "content": sources_html(index, answer, key),
                                               "metadata": {"title": f"Sources ({len(answer.citations)})", "status": "done"}}]
         at = session.post({"role": "assistant", "content": prefix}, *block)
-        session.answers[at] = session.answers[at + 1] = (key, index, answer)
+        for position in range(at, at + 1 + len(block)):
+            session.answers[position] = (key, index, answer)
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat
             if session.messages is not messages:
                 return  # the reader cleared the chat meanwhile
-            messages[at] = {"role": "assistant", "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key)}
+            session.replace(messages, at, {"role": "assistant",
+                                           "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key)})
             yield list(messages), "", gr.update()
             time.sleep(0.015)
         yield list(messages), "", sources_html(index, answer, key, prefix="panel-")
@@ -331,6 +370,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
         _discard(files)  # read into memory: Gradio's copies are no longer needed
         if added:
             names = ", ".join(_md(d.id) for d in added)
+            chat = session.messages
             at = session.post({"role": "assistant", "content": f"📄 Indexing **{names}**… ask away meanwhile."})
             yield list(session.messages), gr.update(), gr.update(value=None)
             progress(0.1, desc=f"Indexing {len(added)} file(s)")
@@ -342,31 +382,41 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
                 session.uploads += added
                 count = sum(1 for p in session.index.passages if p.doc_id in {d.id for d in added})
                 done = f"📄 Indexed **{names}** ({count} passages). Ask me about it."
-            except rag.RagError as exc:
+            except (rag.RagError, OSError) as exc:  # OSError: a full disk, or the tab closed meanwhile
                 done = f"⚠️ Couldn't index {names}: {_md(str(exc))}."
-            session.messages[at] = {"role": "assistant", "content": done}
+            if session.closed:  # the tab went away while this file was indexed: nobody owns the folder
+                session.close()
+                return
+            session.replace(chat, at, {"role": "assistant", "content": done})
         for problem in problems:
             session.post({"role": "assistant", "content": f"⚠️ Couldn't use {_md(problem)}."})
         yield list(session.messages), loaded_line(index_for(session)), gr.update(value=None)
 
-    def api_ask(question: str = "") -> dict:
+    async def api_ask(question: str = "") -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
-        try:
-            with answering:
-                return rag.ask(question, base()).to_json()
-        except rag.RagError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        answer = await computed(lambda: rag.ask(question, base()))
+        return answer.to_json()
 
-    def api_retrieve(question: str, k: int = 5) -> list[dict]:
+    async def api_retrieve(question: str, k: int = 5) -> list[dict]:
         """The k passages that best match the question, with offsets, speakers and scores."""
         try:
             k = int(k)
         except (TypeError, ValueError, OverflowError):  # "abc", None, "inf" from a client
             raise gr.Error(f"k must be a whole number of at least 1, not {k!r}", print_exception=False) from None
-        try:
-            return [p.to_json() for p in rag.retrieve(question, k=k, index=base())]
-        except rag.RagError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        passages = await computed(lambda: rag.retrieve(question, k=k, index=base()))
+        return [p.to_json() for p in passages]
+
+    async def computed(work):
+        """`work()` in a worker thread, at most API_AT_ONCE at a time. Calls
+        beyond that wait in the event loop, not in a thread, so the page's own
+        events always find one."""
+        import anyio
+
+        async with answering:
+            try:
+                return await anyio.to_thread.run_sync(work)
+            except rag.RagError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
 
     def tab_closed(request: gr.Request):
         sessions.close(request)
@@ -380,17 +430,17 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
     with gr.Blocks(title="Ask the documents", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown("## Ask the documents\nEvery answer is quoted from the documents and cited; "
                     "when they don't say, you'll be told so.")
-        status = gr.Markdown("**Loading the documents…**", elem_id="loaded")
+        status = gr.Markdown("**Loading the documents…**", elem_id="loaded", latex_delimiters=[])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"],
-                                     group_consecutive_messages=False)
+                                     group_consecutive_messages=False, latex_delimiters=[])
                 question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                       submit_btn=True, elem_id="question", max_lines=4)
                 examples = gr.Examples(EXAMPLES, inputs=question, label="Try")
                 files = gr.File(label=f"Add your own documents (.txt, .md, .html, .pdf; up to "
                                       f"{MAX_FILE_BYTES // 2**20} MB and {MAX_UPLOAD_CHARS:,} characters each)",
-                                file_count="multiple", type="filepath", elem_id="upload", height=110)
+                                file_count="multiple", type="filepath", elem_id="upload", height=140)
             with gr.Column(scale=2, min_width=340, elem_id="sources-column"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(PLACEHOLDER, elem_id="sources")

@@ -95,11 +95,17 @@ def page(browser, server):
 
 def ask(page, question: str, *, expect: str):
     """Type a question, press Enter, wait until the chat shows `expect` and the answer is complete."""
-    before = page.locator("#chat .message").count()
+    before = page.locator("#chat .message:not(.pending)").count()
     page.get_by_placeholder(QUESTION).fill(question)
     page.get_by_placeholder(QUESTION).press("Enter")
+    return answered(page, expect, before=before)
+
+
+def answered(page, expect: str, *, before: int = 0) -> str:
+    """Wait until the chat shows `expect` and the answer is complete (the
+    question box enabled again); the chat's text."""
     page.locator("#chat").get_by_text(expect).last.wait_for(timeout=30_000)
-    page.wait_for_function(f"document.querySelectorAll('#chat .message').length >= {before + 2}")
+    page.wait_for_function(f"document.querySelectorAll('#chat .message:not(.pending)').length >= {before + 2}")
     page.get_by_placeholder(QUESTION).and_(page.locator(":enabled")).wait_for()
     page.wait_for_timeout(300)  # let the last streamed words paint
     return page.locator("#chat").inner_text()
@@ -107,7 +113,7 @@ def ask(page, question: str, *, expect: str):
 
 def bubbles(page) -> list[str]:
     """The chat's messages as shown, one string each (a sources block by its title only)."""
-    return [m.inner_text().strip() for m in page.locator("#chat .message").all()]
+    return [m.inner_text().strip() for m in page.locator("#chat .message:not(.pending)").all()]
 
 
 CONTRAST = """(el) => {
@@ -208,7 +214,7 @@ def test_clear_is_a_fresh_start(page):
 
 def test_clicking_an_example_asks_it(page):
     page.get_by_role("button", name="What did Healey say about the Indo-Pacific?").click()
-    page.locator("#chat").get_by_text("indivisible link").wait_for(timeout=30_000)
+    answered(page, "indivisible link")
     assert bubbles(page)[0] == "What did Healey say about the Indo-Pacific?"
 
 
@@ -243,11 +249,16 @@ def test_upload_answers_in_its_session_only_and_notices_stand_alone(browser, ser
     assert not session_dir.exists()
 
 
-def test_the_chat_answers_while_a_file_is_indexed(page, tmp_path):
-    # Near the page's limit: several seconds of indexing on any machine this runs on.
+def harbour_log(tmp_path) -> Path:
+    """Near the page's limit: several seconds of indexing on any machine this runs on."""
     report = tmp_path / "harbour-log.txt"
     report.write_text("".join(f"On day {n} the harbour master counted {n % 97} ferries in the port. "
                               for n in range(4_300)), encoding="utf-8")
+    return report
+
+
+def test_the_chat_answers_while_a_file_is_indexed(page, tmp_path):
+    report = harbour_log(tmp_path)
     page.locator("#upload input[type=file]").set_input_files(str(report))
     page.locator("#chat").get_by_text("Indexing harbour-log.txt").wait_for()
     ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link")
@@ -256,6 +267,29 @@ def test_the_chat_answers_while_a_file_is_indexed(page, tmp_path):
     assert bubbles(page)[0].startswith("📄 Indexed harbour-log.txt (")
     assert bubbles(page)[1:3] == ["What did Healey say about the Indo-Pacific?",
                                   "“There is an indivisible link with security concerns in the Indo-Pacific as well.” — John Healey [1]"]
+
+
+def test_clearing_or_closing_while_a_file_is_indexed(browser, server, server_tmp, page, tmp_path):
+    page.locator("#upload input[type=file]").set_input_files(str(harbour_log(tmp_path)))
+    page.locator("#chat").get_by_text("Indexing harbour-log.txt").wait_for()
+    page.locator("#chat button[aria-label='Clear']").click()
+    ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link")
+    page.locator("#loaded").get_by_text("2 document(s)").wait_for(timeout=120_000)  # indexed all the same
+    assert bubbles(page) == ["What did Healey say about the Indo-Pacific?",
+                             "“There is an indivisible link with security concerns in the Indo-Pacific as well.” — John Healey [1]",
+                             "Sources (1)"]  # and its notice does not come back into the cleared chat
+
+    before = set(server_tmp.glob("rag-session-*"))
+    other = open_page(browser, server)
+    other.locator("#upload input[type=file]").set_input_files(str(harbour_log(tmp_path)))
+    other.locator("#chat").get_by_text("Indexing harbour-log.txt").wait_for()
+    [folder] = set(server_tmp.glob("rag-session-*")) - before
+    other.context.close()  # the tab goes away mid-indexing: nothing of it may stay behind
+    deadline = time.monotonic() + 120
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not folder.exists()
+    assert "Traceback" not in (ARTIFACTS / "app.log").read_text()
 
 
 def test_bad_input_gets_friendly_messages_and_the_app_keeps_serving(page, tmp_path):

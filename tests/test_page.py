@@ -1,0 +1,31 @@
+"""The chat page's text handling, without a browser: what a document's words
+become in an answer bubble."""
+
+import rag
+from app import answer_markdown, markers
+from rag.chunking import Passage
+
+CITED = [Passage(doc_id="d", text="x", start=0, end=1), Passage(doc_id="d", text="y", start=2, end=3)]
+
+
+def test_only_citation_markers_become_links():
+    answer = rag.Answer("q", "Jones said the tunnel [1] would open in 2026. [1] It costs €5. — Ann Lee [2]", False, CITED)
+    assert markers(answer) == [(46, 49, 1), (73, 76, 2)]
+    assert answer_markdown(answer.text, answer, "a3") == (
+        'Jones said the tunnel \\[1\\] would open in 2026. <a class="cite" href="#a3-s1">[1]</a> '
+        'It costs €5. — Ann Lee <a class="cite" href="#a3-s2">[2]</a>')
+    # While it streams, a marker not yet complete stays text.
+    assert answer_markdown(answer.text[:48], answer, "a3").endswith("2026. \\[1")
+
+
+def test_a_documents_markup_maths_and_entities_stay_literal():
+    text = "Costs rose from $$5$$ to *£6* &lt;b&gt; <img src=x onerror=alert(1)> [link](http://x). [1]"
+    answer = rag.Answer("q", text, False, CITED[:1])
+    shown = answer_markdown(text, answer, "a1")
+    assert shown == ("Costs rose from \\$\\$5\\$\\$ to \\*£6\\* &amp;lt;b&amp;gt; \\<img src=x onerror=alert\\(1\\)\\> "
+                     '\\[link\\]\\(http://x\\). <a class="cite" href="#a1-s1">[1]</a>')
+
+
+def test_an_abstention_has_no_links():
+    answer = rag.Answer("q", "The documents don't say: they never mention “Macron”.", True, [])
+    assert markers(answer) == [] and answer_markdown(answer.text, answer, "a1") == answer.text
