@@ -1,6 +1,6 @@
 """The public functions: plain calls over the pipeline stages.
 
-documents -> chunking -> embedding -> store -> retrieval -> answer
+documents -> chunking -> embedding -> lexical -> store -> retrieval -> answer
 
 `index` arguments take `None` (the bundled article's index, built on first use),
 a path to an index directory, or an opened `Index`. Opened indexes are kept per

@@ -4,32 +4,26 @@ Two rankings are fused by reciprocal rank fusion (RRF, Cormack et al. 2009):
 
 - dense: FAISS inner product between the question's embedding and each
   passage's (both unit length, so this is cosine similarity);
-- lexical: BM25 (bm25s) over the same text and the document's title,
-  lower-cased, accents folded, stop words removed, Snowball-stemmed (PyStemmer),
-  so "providing" matches "provide" and "Mongke" matches "Möngke".
+- lexical: BM25 (bm25s) over the same text and the document's title, by the
+  terms of `lexical.terms` (saved with the index, see `lexical`).
 
 A passage is indexed with its speaker in front (`chunking.index_text`), so a
 question naming a person finds what that person said.
-
-`terms()` is the one tokeniser used for BM25 and for the answer step.
 
 Left out: query expansion, re-ranking with a cross-encoder (too slow for the
 latency target on a 2-core CPU without a GPU).
 """
 
-import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from .chunking import index_text
+from . import lexical
 from .embedding import Embedder
+from .lexical import fold, stopwords, terms, words  # noqa: F401 (the answer step's tokeniser, re-exported)
 from .store import Index
 
 RRF_K = 60
-_WORD = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:[’'-]\w+)*")
 
 
 @dataclass(frozen=True)
@@ -42,87 +36,32 @@ class Hit:
     lexical: float  # BM25 score (0 when no term matched)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-@lru_cache(maxsize=65536)
-def fold(text: str) -> str:
-    """Lower-case without accents: "Möngke" and "Mongke" are the same word to a reader."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def words(text: str) -> list[str]:
-    """Word tokens as written (possessives folded: "Putin’s" -> "Putin")."""
-    return [re.sub(r"[’']s$", "", w) for w in _WORD.findall(text)]
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed content terms: the vocabulary BM25 and answers share."""
-    return list(_terms(text))
-
-
-@lru_cache(maxsize=65536)  # the answer step asks for the same sentences' and words' terms again and again
-def _terms(text: str) -> tuple[str, ...]:
-    tokens = []
-    for w in words(text):
-        for part in fold(w).replace("’", "'").split("-"):
-            # Single digits are as common as stop words; "1,500" or "2006" are not.
-            if part and part not in stopwords() and not (part.isdigit() and len(part) < 2):
-                tokens.append(part)
-    return tuple(_stemmer().stemWords(tokens))
-
-
 def lexical_index(index: Index):
-    """The BM25 index over the passages, built once per opened index."""
+    """The BM25 index over the passages: the one saved with the index, else
+    built once per opened index (indexes written before it was saved)."""
     if "bm25" not in index.derived:
-        import bm25s
-
-        corpus = [terms(lexical_text(index, p)) or [""] for p in index.passages]
-        bm25 = bm25s.BM25()
-        bm25.index(corpus, show_progress=False)
-        index.derived["bm25"] = bm25
-        index.derived["df"] = _document_frequencies(corpus)
+        index.derived["bm25"] = lexical.build(lexical_text(index, p) for p in index.passages)
     return index.derived["bm25"]
 
 
+def document_frequencies(index: Index) -> dict[str, int]:
+    if "df" not in index.derived:
+        index.derived["df"] = lexical.document_frequencies(lexical_index(index))
+    return index.derived["df"]
+
+
 def lexical_text(index: Index, passage) -> str:
-    """What BM25 indexes for a passage: its indexed text and its document's
-    title, so that a question naming the topic ("… at Super Bowl 50?") finds a
-    sentence that only says "The Broncos defeated the Panthers". Unlike the
-    embedding, BM25 loses nothing by it: words every passage shares weigh ~0."""
-    return f"{index_text(passage, index.role_of(passage))} {index.documents[passage.doc_id].title}"
-
-
-def _document_frequencies(corpus: list[list[str]]) -> dict[str, int]:
-    df: dict[str, int] = {}
-    for doc in corpus:
-        for t in set(doc):
-            df[t] = df.get(t, 0) + 1
-    return df
+    return lexical.lexical_text(passage, index.role_of(passage), index.documents[passage.doc_id].title)
 
 
 def idf(index: Index, term: str) -> float:
     """Inverse document frequency over passages; terms never seen get the largest weight."""
-    lexical_index(index)
     n = len(index.passages)
-    return float(np.log(1 + (n + 1) / (index.derived["df"].get(term, 0) + 0.5)))
+    return float(np.log(1 + (n + 1) / (document_frequencies(index).get(term, 0) + 0.5)))
 
 
 def in_vocabulary(index: Index, term: str) -> bool:
-    lexical_index(index)
-    return term in index.derived["df"]
+    return term in document_frequencies(index)
 
 
 MODES = ("hybrid", "dense", "lexical")

@@ -9,7 +9,9 @@ An index is a directory you can open and read:
 - `documents.jsonl`: one document a line, with its full text and the people
   found in it (so the index can be rebuilt without the original files);
 - `passages.jsonl`: one passage a line: document id, offsets, text, speaker;
-- `vectors.faiss`: a flat inner-product FAISS index, row i for passage line i.
+- `vectors.faiss`: a flat inner-product FAISS index, row i for passage line i;
+- `lexical/`: the BM25 index over the passages (see `lexical`), so that opening
+  an index does not tokenise every passage again.
 
 No pickle anywhere. Writes go to a temporary sibling directory that replaces the
 old one only when complete, so a crash or a failed build leaves the previous index
@@ -25,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -33,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config
+from . import config, lexical
 from .chunking import CHUNKER_VERSION, Passage, Person, chunk, index_text
 from .documents import Document, load_documents, without_surrogates
 from .embedding import Embedder, default_embedder, embedder_for, known_models
@@ -167,6 +170,7 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
     (default: the configured embedding model)."""
     index_dir = Path(index_dir).expanduser()
     # The manifest the files were checked against: a writer may swap in a newer one meanwhile.
+    # The manifest the files were checked against: a writer may swap in a newer one meanwhile.
     manifest, data = _snapshot(index_dir, _read_manifest_between_swaps(index_dir))
     accepted = {model} if model else known_models()
     if manifest["model"] not in accepted:
@@ -190,6 +194,8 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
             for r in _parse_jsonl(data[PASSAGES], index_dir / PASSAGES)
         ]
         vectors = _parse_vectors(data[VECTORS], index_dir / VECTORS, manifest["dim"])
+        names = _lexical_files(manifest, index_dir)
+        bm25 = lexical.from_files({n.split("/", 1)[1]: data[n] for n in names}) if names else None
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(index_dir, f"unexpected content ({type(exc).__name__}: {exc})") from exc
     if set(documents) != set(manifest["documents"]):
@@ -202,7 +208,12 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
             raise _corrupt(index_dir, "passages.jsonl has a passage whose offsets or text are of the wrong type")
         if doc is None or not isinstance(doc.text, str) or doc.text[p.start:p.end] != p.text:
             raise _corrupt(index_dir, f"passage offsets do not match document '{p.doc_id}'")
-    return Index(index_dir, manifest["model"], manifest["dim"], documents, people, passages, vectors)
+    opened = Index(index_dir, manifest["model"], manifest["dim"], documents, people, passages, vectors)
+    if bm25 is not None:
+        if bm25.scores["num_docs"] != len(passages):
+            raise _corrupt(index_dir, f"its lexical index holds {bm25.scores.get('num_docs')} passages, not {len(passages)}")
+        opened.derived["bm25"] = bm25
+    return opened
 
 
 def default_index() -> Index:
@@ -285,16 +296,21 @@ def _write(index: Index, index_dir: Path) -> None:
         flat = faiss.IndexFlatIP(index.dim)
         flat.add(index.vectors)
         faiss.write_index(flat, str(tmp / VECTORS))
+        bm25 = index.derived.get("bm25") or lexical.build(
+            lexical.lexical_text(p, index.role_of(p), index.documents[p.doc_id].title) for p in index.passages)
+        lexical_files = lexical.save(bm25, tmp / lexical.DIRECTORY)
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model, "dim": index.dim,
             "chunker_version": CHUNKER_VERSION, "passages": len(index.passages),
             "documents": {d.id: {"title": d.title, "source": d.source, "sha256": d.sha256}
                           for d in index.documents.values()},
-            "files": {name: _fingerprint((tmp / name).read_bytes()) for name in (DOCUMENTS, PASSAGES, VECTORS)},
+            "files": {name: _fingerprint((tmp / name).read_bytes())
+                      for name in (DOCUMENTS, PASSAGES, VECTORS, *lexical_files)},
+            "lexical": lexical_files,
         }
         # The manifest is written last: a directory without one is never taken for an index.
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        for name in (DOCUMENTS, PASSAGES, VECTORS, MANIFEST):
+        for name in (DOCUMENTS, PASSAGES, VECTORS, *lexical_files, MANIFEST):
             with open(tmp / name, "rb") as f:
                 os.fsync(f.fileno())
         _swap(tmp, index_dir)
@@ -302,6 +318,7 @@ def _write(index: Index, index_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     index.derived["faiss"] = flat
+    index.derived["bm25"] = bm25
 
 
 def _fingerprint(data: bytes) -> dict:
@@ -318,7 +335,7 @@ def _snapshot(index_dir: Path, manifest: dict) -> tuple[dict, dict[str, bytes]]:
     versions: if a writer swaps the index in mid-read, the reading starts again.
     Indexes written before the manifest kept fingerprints are read unchecked."""
     for attempt in range(_READ_ATTEMPTS):
-        data = {name: _read_bytes(index_dir / name) for name in (DOCUMENTS, PASSAGES, VECTORS)}
+        data = {name: _read_bytes(index_dir / name) for name in (DOCUMENTS, PASSAGES, VECTORS, *_lexical_files(manifest, index_dir))}
         files = manifest.get("files")
         if not isinstance(files, dict):
             return manifest, data
@@ -332,6 +349,14 @@ def _snapshot(index_dir: Path, manifest: dict) -> tuple[dict, dict[str, bytes]]:
         manifest = now  # a writer swapped the index in while we read: read the new one whole
         time.sleep(0.05 * (attempt + 1))
     raise _corrupt(index_dir, "it kept changing while being read")
+
+
+def _lexical_files(manifest: dict, index_dir: Path) -> list[str]:
+    """The saved BM25 index's files, as the manifest names them (inside `lexical/` only)."""
+    names = manifest.get("lexical", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"lexical/\w[\w.-]*", n) for n in names):
+        raise _corrupt(index_dir, "the manifest's list of lexical files is not valid")
+    return names
 
 
 def _read_bytes(path: Path) -> bytes:

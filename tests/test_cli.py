@@ -78,11 +78,11 @@ def test_bad_input_gives_one_line_and_exit_1(capsys, tmp_path, article_index, se
 def test_failed_index_run_keeps_the_good_index(capsys, tmp_path):
     (tmp_path / "good.txt").write_text("The bridge opened in 1932.", encoding="utf-8")
     assert run(capsys, "index", tmp_path / "good.txt", "--index", tmp_path / "ix")[0] == 0
-    before = {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()}
+    before = {str(p): p.read_bytes() for p in (tmp_path / "ix").rglob("*") if p.is_file()}
     (tmp_path / "bad.txt").write_bytes(b"\x00\xff")
     code, _, err = run(capsys, "index", tmp_path / "good.txt", tmp_path / "bad.txt", "--index", tmp_path / "ix")
     assert code == 1 and "looks like a binary file" in err
-    assert {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()} == before
+    assert {str(p): p.read_bytes() for p in (tmp_path / "ix").rglob("*") if p.is_file()} == before
 
 
 def test_real_process_corrupt_index_and_other_model(tmp_path, article_index):

@@ -60,7 +60,7 @@ def test_someone_elses_unreadable_index_is_reported_not_replaced(default_dir, em
     rag.build_index([rag.Document(id="memo", text="The ferry starts in June.")], default_dir, embedder=embedder)
     (default_dir / "documents.jsonl").write_text("{not json\n", encoding="utf-8")
     (default_dir / PASSAGES).write_text("{not json\n", encoding="utf-8")
-    before = {p.name: p.read_bytes() for p in default_dir.iterdir()}
+    before = {str(p): p.read_bytes() for p in default_dir.rglob("*") if p.is_file()}
     with pytest.raises(rag.IndexFormatError, match="default-index: index is corrupt"):
         rag.store.default_index()
-    assert {p.name: p.read_bytes() for p in default_dir.iterdir()} == before
+    assert {str(p): p.read_bytes() for p in default_dir.rglob("*") if p.is_file()} == before

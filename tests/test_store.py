@@ -75,11 +75,11 @@ def test_rebuild_embeds_only_new_or_changed_documents_and_drops_removed(tmp_path
 
 def test_failed_build_leaves_previous_index_intact(tmp_path, hashing):
     build_index(DOCS, tmp_path / "ix", embedder=hashing)
-    before = {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()}
+    before = {str(p): p.read_bytes() for p in (tmp_path / "ix").rglob("*") if p.is_file()}
     failing = FailingEmbedder(dim=32)
     with pytest.raises(RuntimeError, match="power cut"):
         build_index([Document(id="z", text="New text.")], tmp_path / "ix", embedder=failing)
-    assert {p.name: p.read_bytes() for p in (tmp_path / "ix").iterdir()} == before
+    assert {str(p): p.read_bytes() for p in (tmp_path / "ix").rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
 
 
@@ -230,3 +230,62 @@ def test_readers_never_mix_two_versions_of_an_index_being_rewritten(tmp_path, ha
         stop.set()
         thread.join()
     assert opened > 0
+
+
+QUESTIONS = ["Who said the dam held?", "Why did grain prices rise?", "flooded town", "café", ""]
+
+
+def lexical_ranking(index, question, embedder=HashingEmbedder(dim=32)):
+    from rag.retrieval import search
+
+    hits = search(index, question, n=4, mode="lexical", embedder=embedder) if question else []
+    return [(h.row, round(h.lexical, 6)) for h in hits]
+
+
+def test_the_lexical_index_is_saved_and_read_back_not_rebuilt(tmp_path, hashing):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    assert sorted(p.name for p in (tmp_path / "ix" / "lexical").iterdir()) == [
+        "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "params.index.json", "vocab.index.json"]
+    opened = open_with(tmp_path / "ix", hashing)
+    assert "bm25" in opened.derived  # read with the rest, before any question
+    rebuilt = open_with(tmp_path / "ix", hashing)
+    del rebuilt.derived["bm25"]  # as for an index written before BM25 was saved: built on first use
+    for question in QUESTIONS:
+        assert lexical_ranking(opened, question) == lexical_ranking(rebuilt, question)
+    assert lexical_ranking(opened, "Who said the dam held?")[0][0] == 1  # "Mr Ross said the dam held."
+    from rag.retrieval import document_frequencies
+
+    assert document_frequencies(opened) == document_frequencies(rebuilt)
+
+
+def test_an_index_without_a_saved_lexical_index_still_opens(tmp_path, hashing):
+    import shutil
+
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    manifest = json.loads((tmp_path / "ix" / MANIFEST).read_text())
+    for name in manifest.pop("lexical"):
+        del manifest["files"][name]
+    (tmp_path / "ix" / MANIFEST).write_text(json.dumps(manifest))
+    shutil.rmtree(tmp_path / "ix" / "lexical")
+    opened = open_with(tmp_path / "ix", hashing)
+    assert "bm25" not in opened.derived
+    assert lexical_ranking(opened, "Who said the dam held?")[0][0] == 1
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "outside"])
+def test_a_damaged_lexical_index_is_refused_in_one_line(tmp_path, hashing, damage):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    target = tmp_path / "ix" / "lexical" / "data.csc.index.npy"
+    if damage == "flip":
+        blob = bytearray(target.read_bytes())
+        blob[-1] ^= 0xFF
+        target.write_bytes(bytes(blob))
+    elif damage == "truncate":
+        target.write_bytes(target.read_bytes()[:20])
+    else:  # a hand-edited manifest naming a file outside the index
+        manifest = json.loads((tmp_path / "ix" / MANIFEST).read_text())
+        manifest["lexical"].append("lexical/../../secret")
+        (tmp_path / "ix" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexFormatError) as caught:
+        open_with(tmp_path / "ix", hashing)
+    assert "\n" not in str(caught.value) and str(tmp_path / "ix") in str(caught.value)
