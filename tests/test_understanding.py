@@ -255,3 +255,16 @@ def test_another_article_refusals(ferry, question, why):
 def test_another_article_lists_who_is_quoted(ferry):
     answer = rag.ask("Who is quoted in the article?", ferry)
     assert [c.speaker for c in answer.citations] == ["Ingrid Solberg", "Lars Kjeldsen", "Henrik Dahl"]
+
+
+def test_the_settings_kept_per_index_are_bounded(article_index, monkeypatch):
+    from rag.answer import scoring
+
+    monkeypatch.setattr(scoring, "MAX_SETTINGS", 5)
+    article_index.derived.pop("setting", None)
+    sentences = [(row, span) for row, p in enumerate(article_index.passages) for span in p.sentences]
+    first = scoring.context_terms(article_index, *sentences[0])
+    for row, span in sentences[1:12]:
+        scoring.context_terms(article_index, row, span)
+    assert len(article_index.derived["setting"]) <= 5
+    assert scoring.context_terms(article_index, *sentences[0]) == first  # recomputed alike

@@ -167,12 +167,18 @@ def centrality(index: Index, rows: list[int]) -> dict[int, float]:
     return dict(zip(rows, sims.tolist()))
 
 
+# Sentences whose setting is kept per index (a few hundred bytes each).
+MAX_SETTINGS = 50_000
+
+
 def context_terms(index: Index, row: int, span: tuple[int, int]) -> set[str]:
     """The setting a sentence inherits: its document's headline and lead, and
     the capitalised names of the few sentences before it."""
     cache = index.derived.setdefault("setting", {})
     key = (row, span)
     if key not in cache:
+        if len(cache) >= MAX_SETTINGS:
+            cache.clear()  # a large index's sentences would otherwise all stay; clear() is safe across threads
         passage = index.passages[row]
         doc = index.documents[passage.doc_id]
         lead = index.derived.setdefault("lead", {})
