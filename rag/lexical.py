@@ -6,15 +6,21 @@ accents folded, stop words removed, Snowball-stemmed (PyStemmer), so
 
 The BM25 index (bm25s) is built when an index is written and saved beside its
 vectors in `lexical/`, as bm25s's own files (the score matrix as `.npy` arrays,
-vocabulary and parameters as JSON; no pickle). Opening an index reads them
-instead of tokenising every passage again. An index written
-before this has no `lexical/`: its BM25 index is built on first use.
+vocabulary and parameters as JSON; no pickle). So is the lexicon, the
+documents' distinct words and names most frequent first (`lexicon.json`), with
+the embeddings of the 20,000 most frequent (`lexicon-vectors.npy`, for indexes
+of 5,000 passages or more), which the answer step uses to read a reader's own
+words. Opening an index reads both
+instead of tokenising every passage and embedding every word again. An index
+written before this has no `lexical/`: both are built on first use.
 
 Left out: other languages' stemmers and stop words.
 """
 
 import re
 import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +29,16 @@ import numpy as np
 from .chunking import Passage, index_text
 
 DIRECTORY = "lexical"
+LEXICON, LEXICON_VECTORS = "lexicon.json", "lexicon-vectors.npy"
+# The vocabulary embedded for meaning look-ups: the most frequent words.
+MAX_EMBEDDED_WORDS = 20_000
+# Indexes this large embed those words when written (up to ~10 s, a few percent
+# of embedding their passages), so that no process opening them has to; a
+# smaller one embeds them on first use, in a second or two, and uploads on the
+# chat page stay quick.
+EMBED_LEXICON_FROM_PASSAGES = 5_000
+# A word of the lexicon: letters, with an inner apostrophe ("Putin’s").
+TOKEN = re.compile(r"[^\W\d_]+(?:[’'][^\W\d_]+)?", re.UNICODE)
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:[’'-]\w+)*")
 
 
@@ -76,7 +92,7 @@ def lexical_text(passage: Passage, role: str, title: str) -> str:
     return f"{index_text(passage, role)} {title}"
 
 
-def build(texts) -> "bm25s.BM25":  # noqa: F821
+def build(texts):
     """The BM25 index over `texts`, one per passage, in row order."""
     import bm25s
 
@@ -85,10 +101,8 @@ def build(texts) -> "bm25s.BM25":  # noqa: F821
     return bm25
 
 
-def save(bm25, directory: Path) -> list[str]:
-    """Write `bm25` into `directory`; the paths written, relative to its parent."""
+def save(bm25, directory: Path) -> None:
     bm25.save(directory, corpus=None, show_progress=False, allow_pickle=False)
-    return sorted(f"{directory.name}/{p.name}" for p in directory.iterdir())
 
 
 def from_files(files: dict[str, bytes]):
@@ -120,3 +134,92 @@ def document_frequencies(bm25) -> dict[str, int]:
     """In how many passages each term occurs (its column's length in the score matrix)."""
     counts = np.diff(np.asarray(bm25.scores["indptr"]))
     return {term: int(counts[i]) for term, i in bm25.vocab_dict.items() if i < len(counts)}
+
+
+@dataclass
+class Lexicon:
+    """What the index's text contains, for matching a reader's words to it."""
+
+    forms: list[str]            # distinct surface words and capitalised phrases, most frequent first
+    names: list[str]            # capitalised ones (and people's names, roles' words)
+    folded_names: list[str]
+    common: list[str]                  # the lower-case forms among the embedded ones, for spelling
+    lower: np.ndarray                  # whether each form is a common (lower-case) word
+    vectors: np.ndarray | None = None  # embeddings of forms[:MAX_EMBEDDED_WORDS], built on first use
+    asked: dict[str, np.ndarray] = field(default_factory=dict)  # embeddings of readers' words, kept
+
+
+def build_lexicon(documents, people) -> Lexicon:
+    """The words of `documents` (and the names of `people`, by document id), most frequent first."""
+    counts: Counter[str] = Counter()
+    capitalised: set[str] = set()
+    for doc in documents:
+        for sentence in re.split(r"(?<=[.!?”])\s+|\n", f"{doc.title}\n{doc.text}"):
+            found = list(TOKEN.finditer(sentence))
+            run: list[str] = []
+
+            def end_run() -> None:
+                if len(run) > 1:
+                    counts[" ".join(run)] += 1
+                    capitalised.add(" ".join(run))
+                run.clear()
+
+            for n, m in enumerate([*found, None]):
+                w = re.sub(r"[’']s$", "", m.group()) if m else ""
+                # A name runs over plain spaces only: "China, Russia and India" is three.
+                if run and not (m is not None and n > 0 and sentence[found[n - 1].end():m.start()] == " "):
+                    end_run()
+                if w and w[0].isupper() and n > 0:
+                    run.append(w)
+                    capitalised.add(w)
+                else:
+                    end_run()
+                if w and fold(w) not in stopwords():
+                    counts[w if w in capitalised else w.lower()] += 1
+    for found_people in people.values():
+        for person in found_people:
+            capitalised.update(a for a in person.aliases() if a[:1].isupper())
+    # A word seen capitalised inside a sentence is a name wherever it stands ("Danish").
+    for f in [f for f in counts if f.islower() and f.capitalize() in capitalised]:
+        counts[f.capitalize()] += counts.pop(f)
+    forms = [f for f, _ in counts.most_common()]
+    names = sorted(capitalised)
+    return lexicon_of(forms, names)
+
+
+def lexicon_of(forms: list[str], names: list[str], vectors: np.ndarray | None = None) -> Lexicon:
+    return Lexicon(forms, names, [fold(n) for n in names], [f for f in forms[:MAX_EMBEDDED_WORDS] if f.islower()],
+                   np.array([f.islower() for f in forms], dtype=bool), vectors)
+
+
+def save_lexicon(lex: Lexicon, directory: Path, embedder, previous: Lexicon | None = None, *,
+                 embed: bool = True) -> None:
+    """Write the words, and with `embed` their embeddings, into `directory`.
+    Words the `previous` lexicon of the same index embedded keep their vectors."""
+    import json
+
+    if lex.vectors is None and embed:
+        embedded = lex.forms[:MAX_EMBEDDED_WORDS]
+        known = {}
+        if previous is not None and previous.vectors is not None:
+            known = dict(zip(previous.forms, previous.vectors))
+        new = [w for w in embedded if w not in known]
+        known.update(zip(new, np.asarray(embedder.encode(new), dtype=np.float32) if new else []))
+        lex.vectors = np.stack([known[w] for w in embedded]) if embedded else np.zeros((0, embedder.dim), np.float32)
+    (directory / LEXICON).write_text(json.dumps({"forms": lex.forms, "names": lex.names}, ensure_ascii=False),
+                                     encoding="utf-8")
+    if lex.vectors is not None:
+        np.save(directory / LEXICON_VECTORS, lex.vectors, allow_pickle=False)
+
+
+def lexicon_from_files(files: dict[str, bytes]) -> Lexicon:
+    import io
+    import json
+
+    words = json.loads(files[LEXICON])
+    vectors = None
+    if LEXICON_VECTORS in files:
+        vectors = np.load(io.BytesIO(files[LEXICON_VECTORS]), allow_pickle=False)
+        if vectors.dtype != np.float32 or len(vectors) != min(len(words["forms"]), MAX_EMBEDDED_WORDS):
+            raise ValueError("the lexicon's vectors do not match its words")
+    return lexicon_of(words["forms"], words["names"], vectors)

@@ -125,8 +125,9 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
             if prev is not None and prev.sha256 == doc.sha256:
                 rows = rows_of.get(doc.id, [])
                 reuse[doc.id] = ([old.passages[i] for i in rows], old.vectors[rows], old.people.get(doc.id, []))
+        previous_lexicon = old.derived.get("lexicon")
     except IndexFormatError:
-        pass  # nothing reusable; the directory is replaced below
+        previous_lexicon = None  # nothing reusable; the directory is replaced below
 
     people: dict[str, list[Person]] = {}
     passages: list[Passage] = []
@@ -160,8 +161,9 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
         raise DocumentError("nothing to index: the documents contain no sentences")
 
     index = Index(index_dir, embedder.name, embedder.dim, {d.id: d for d in docs}, people, passages, vectors)
+    index.derived["embedder"] = embedder  # questions (and the lexicon's words) must be embedded by the same model
+    index.derived["previous lexicon"] = previous_lexicon
     _write(index, index_dir)
-    index.derived["embedder"] = embedder  # questions must be embedded by the same model
     return index
 
 
@@ -194,8 +196,9 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
             for r in _parse_jsonl(data[PASSAGES], index_dir / PASSAGES)
         ]
         vectors = _parse_vectors(data[VECTORS], index_dir / VECTORS, manifest["dim"])
-        names = _lexical_files(manifest, index_dir)
-        bm25 = lexical.from_files({n.split("/", 1)[1]: data[n] for n in names}) if names else None
+        saved = {n.split("/", 1)[1]: data[n] for n in _lexical_files(manifest, index_dir)}
+        bm25 = lexical.from_files(saved) if saved else None
+        lex = lexical.lexicon_from_files(saved) if lexical.LEXICON in saved else None
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(index_dir, f"unexpected content ({type(exc).__name__}: {exc})") from exc
     if set(documents) != set(manifest["documents"]):
@@ -213,6 +216,8 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
         if bm25.scores["num_docs"] != len(passages):
             raise _corrupt(index_dir, f"its lexical index holds {bm25.scores.get('num_docs')} passages, not {len(passages)}")
         opened.derived["bm25"] = bm25
+    if lex is not None:
+        opened.derived["lexicon"] = lex
     return opened
 
 
@@ -298,7 +303,11 @@ def _write(index: Index, index_dir: Path) -> None:
         faiss.write_index(flat, str(tmp / VECTORS))
         bm25 = index.derived.get("bm25") or lexical.build(
             lexical.lexical_text(p, index.role_of(p), index.documents[p.doc_id].title) for p in index.passages)
-        lexical_files = lexical.save(bm25, tmp / lexical.DIRECTORY)
+        lexical.save(bm25, tmp / lexical.DIRECTORY)
+        lex = index.derived.get("lexicon") or lexical.build_lexicon(index.documents.values(), index.people)
+        lexical.save_lexicon(lex, tmp / lexical.DIRECTORY, index.embedder(), index.derived.pop("previous lexicon", None),
+                             embed=len(index.passages) >= lexical.EMBED_LEXICON_FROM_PASSAGES)
+        lexical_files = sorted(f"{lexical.DIRECTORY}/{p.name}" for p in (tmp / lexical.DIRECTORY).iterdir())
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model, "dim": index.dim,
             "chunker_version": CHUNKER_VERSION, "passages": len(index.passages),
@@ -319,6 +328,7 @@ def _write(index: Index, index_dir: Path) -> None:
         raise
     index.derived["faiss"] = flat
     index.derived["bm25"] = bm25
+    index.derived["lexicon"] = lex
 
 
 def _fingerprint(data: bytes) -> dict:

@@ -58,18 +58,24 @@ def test_files_are_readable_without_the_library(tmp_path, hashing):
     assert not list(tmp_path.glob(".ix.*")), "no temporary directories left behind"
 
 
-def test_rebuild_embeds_only_new_or_changed_documents_and_drops_removed(tmp_path):
+def test_rebuild_embeds_only_new_or_changed_documents_and_drops_removed(tmp_path, monkeypatch):
+    monkeypatch.setattr(rag.lexical, "EMBED_LEXICON_FROM_PASSAGES", 0)  # as a large index does
     embedder = CountingEmbedder()
     build_index(DOCS, tmp_path / "ix", embedder=embedder)
-    assert len(embedder.encoded) == 3
+    sentences = [t for t in embedder.encoded if t.endswith(".")]  # the rest are the lexicon's words
+    assert len(sentences) == 3 and "flooded" in embedder.encoded
     embedder.encoded.clear()
     changed = Document(id="b", text="Grain prices fell in May.")
     new = Document(id="c", text="Ünïcödé text about the café.")
     index = build_index([DOCS[0], changed, new], tmp_path / "ix", embedder=embedder)
-    assert embedder.encoded == ["Grain prices fell in May.", "Ünïcödé text about the café."]
+    assert embedder.encoded[:2] == ["Grain prices fell in May.", "Ünïcödé text about the café."]
+    assert set(embedder.encoded[2:]) == {"fell", "May", "ünïcödé", "text", "about", "café"}  # only new words, too
     embedder.encoded.clear()
     index = build_index([changed], tmp_path / "ix", embedder=embedder)
     assert embedder.encoded == []
+    monkeypatch.setattr(rag.lexical, "EMBED_LEXICON_FROM_PASSAGES", 5_000)
+    build_index([changed], tmp_path / "ix2", embedder=embedder)
+    assert embedder.encoded == ["Grain prices fell in May."]  # a small index embeds its words on first use
     assert list(open_with(tmp_path / "ix", embedder).documents) == ["b"] == list(index.documents)
 
 
@@ -242,12 +248,20 @@ def lexical_ranking(index, question, embedder=HashingEmbedder(dim=32)):
     return [(h.row, round(h.lexical, 6)) for h in hits]
 
 
-def test_the_lexical_index_is_saved_and_read_back_not_rebuilt(tmp_path, hashing):
+def test_the_lexical_index_is_saved_and_read_back_not_rebuilt(tmp_path, hashing, monkeypatch):
+    monkeypatch.setattr(rag.lexical, "EMBED_LEXICON_FROM_PASSAGES", 0)  # as a large index does
     build_index(DOCS, tmp_path / "ix", embedder=hashing)
     assert sorted(p.name for p in (tmp_path / "ix" / "lexical").iterdir()) == [
-        "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "params.index.json", "vocab.index.json"]
+        "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "lexicon-vectors.npy", "lexicon.json",
+        "params.index.json", "vocab.index.json"]
     opened = open_with(tmp_path / "ix", hashing)
-    assert "bm25" in opened.derived  # read with the rest, before any question
+    assert "bm25" in opened.derived and "lexicon" in opened.derived  # read with the rest, before any question
+    from rag.lexical import build_lexicon
+
+    computed = build_lexicon(opened.documents.values(), opened.people)
+    saved = opened.derived["lexicon"]
+    assert saved.forms == computed.forms and saved.names == computed.names and "Ross" in saved.names
+    np.testing.assert_allclose(saved.vectors, hashing.encode(saved.forms), atol=1e-6)
     rebuilt = open_with(tmp_path / "ix", hashing)
     del rebuilt.derived["bm25"]  # as for an index written before BM25 was saved: built on first use
     for question in QUESTIONS:
@@ -263,12 +277,12 @@ def test_an_index_without_a_saved_lexical_index_still_opens(tmp_path, hashing):
 
     build_index(DOCS, tmp_path / "ix", embedder=hashing)
     manifest = json.loads((tmp_path / "ix" / MANIFEST).read_text())
-    for name in manifest.pop("lexical"):
+    for name in manifest.pop("lexical"):  # as an index written before lexical/ existed
         del manifest["files"][name]
     (tmp_path / "ix" / MANIFEST).write_text(json.dumps(manifest))
     shutil.rmtree(tmp_path / "ix" / "lexical")
     opened = open_with(tmp_path / "ix", hashing)
-    assert "bm25" not in opened.derived
+    assert "bm25" not in opened.derived and "lexicon" not in opened.derived
     assert lexical_ranking(opened, "Who said the dam held?")[0][0] == 1
 
 

@@ -34,12 +34,12 @@ of bodies other than countries ("Brussels" is read as Belgium, not the EU).
 """
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from ..lexical import MAX_EMBEDDED_WORDS, TOKEN as _TOKEN, Lexicon, build_lexicon
 from ..retrieval import fold, in_vocabulary, stopwords, terms
 from ..store import Index
 
@@ -64,12 +64,9 @@ MEANING_SIMILARITY = 0.63
 # ("soldiers"/"troops" 0.89). Only lower-case words: names that embed close
 # ("North Korea"/"South Korea" 0.87, "Russia"/"Ukraine" 0.75) are different things.
 SYNONYM_SIMILARITY = 0.8
-# The vocabulary embedded for meaning look-ups: the most frequent words.
-MAX_EMBEDDED_WORDS = 20_000
 # Readers' words whose embeddings are kept (about 1.5 KB each).
 MAX_ASKED_WORDS = 10_000
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:[’'][^\W\d_]+)?", re.UNICODE)
 QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
 # The noun after "which"/"what" names the kind of answer ("Which city hosted …", "which nations").
 ANSWER_TYPE = re.compile(r"\W*(?:\w+\s+){0,2}?(?:which|what)\s+(\w+)", re.I)
@@ -124,57 +121,10 @@ def country_of(phrase: str, *, capitals: bool = True) -> Country | None:
     return country
 
 
-@dataclass
-class Lexicon:
-    """What the index's text contains, for matching a reader's words to it."""
-
-    forms: list[str]            # distinct surface words and capitalised phrases, most frequent first
-    names: list[str]            # capitalised ones (and people's names, roles' words)
-    folded_names: list[str]
-    common: list[str]                  # the lower-case forms among the embedded ones, for spelling
-    lower: np.ndarray                  # whether each form is a common (lower-case) word
-    vectors: np.ndarray | None = None  # embeddings of forms[:MAX_EMBEDDED_WORDS], built on first use
-    asked: dict[str, np.ndarray] = field(default_factory=dict)  # embeddings of readers' words, kept
-
-
 def lexicon(index: Index) -> Lexicon:
+    """The index's words: saved with it (see `lexical`), else read from its documents once."""
     if "lexicon" not in index.derived:
-        counts: Counter[str] = Counter()
-        capitalised: set[str] = set()
-        for doc in index.documents.values():
-            for sentence in re.split(r"(?<=[.!?”])\s+|\n", f"{doc.title}\n{doc.text}"):
-                found = list(_TOKEN.finditer(sentence))
-                run: list[str] = []
-
-                def end_run() -> None:
-                    if len(run) > 1:
-                        counts[" ".join(run)] += 1
-                        capitalised.add(" ".join(run))
-                    run.clear()
-
-                for n, m in enumerate([*found, None]):
-                    w = re.sub(r"[’']s$", "", m.group()) if m else ""
-                    # A name runs over plain spaces only: "China, Russia and India" is three.
-                    if run and not (m is not None and n > 0 and sentence[found[n - 1].end():m.start()] == " "):
-                        end_run()
-                    if w and w[0].isupper() and n > 0:
-                        run.append(w)
-                        capitalised.add(w)
-                    else:
-                        end_run()
-                    if w and fold(w) not in stopwords():
-                        counts[w if w in capitalised else w.lower()] += 1
-        for people in index.people.values():
-            for person in people:
-                capitalised.update(a for a in person.aliases() if a[:1].isupper())
-        # A word seen capitalised inside a sentence is a name wherever it stands ("Danish").
-        for f in [f for f in counts if f.islower() and f.capitalize() in capitalised]:
-            counts[f.capitalize()] += counts.pop(f)
-        forms = [f for f, _ in counts.most_common()]
-        names = sorted(capitalised)
-        index.derived["lexicon"] = Lexicon(forms, names, [fold(n) for n in names],
-                                           [f for f in forms[:MAX_EMBEDDED_WORDS] if f.islower()],
-                                           np.array([f.islower() for f in forms], dtype=bool))
+        index.derived["lexicon"] = build_lexicon(index.documents.values(), index.people)
     return index.derived["lexicon"]
 
 
