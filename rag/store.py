@@ -10,8 +10,9 @@ An index is a directory you can open and read:
   found in it (so the index can be rebuilt without the original files);
 - `passages.jsonl`: one passage a line: document id, offsets, text, speaker;
 - `vectors.faiss`: a flat inner-product FAISS index, row i for passage line i;
-- `lexical/`: the BM25 index over the passages (see `lexical`), so that opening
-  an index does not tokenise every passage again.
+- `lexical/`: the BM25 index over the passages and the documents' lexicon (see
+  `lexical`), so that opening an index does not tokenise every passage and
+  embed every word again.
 
 No pickle anywhere. Writes go to a temporary sibling directory that replaces the
 old one only when complete, so a crash or a failed build leaves the previous index
@@ -171,7 +172,6 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
     """Open an index directory, checking it is whole and built for `model`
     (default: the configured embedding model)."""
     index_dir = Path(index_dir).expanduser()
-    # The manifest the files were checked against: a writer may swap in a newer one meanwhile.
     # The manifest the files were checked against: a writer may swap in a newer one meanwhile.
     manifest, data = _snapshot(index_dir, _read_manifest_between_swaps(index_dir))
     accepted = {model} if model else known_models()
@@ -362,7 +362,7 @@ def _snapshot(index_dir: Path, manifest: dict) -> tuple[dict, dict[str, bytes]]:
 
 
 def _lexical_files(manifest: dict, index_dir: Path) -> list[str]:
-    """The saved BM25 index's files, as the manifest names them (inside `lexical/` only)."""
+    """The files of `lexical/`, as the manifest names them (inside it only)."""
     names = manifest.get("lexical", [])
     if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"lexical/\w[\w.-]*", n) for n in names):
         raise _corrupt(index_dir, "the manifest's list of lexical files is not valid")
