@@ -84,6 +84,13 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+# Texts tokenised in one call when a corpus is embedded.
+TOKENIZE_AT_ONCE = 4096
+# Tokens in one model call at most: the attention of 64 texts of 256 tokens
+# alone takes 200 MB, which ONNX Runtime's arena then keeps.
+BATCH_TOKENS = 4096
+
+
 class OnnxEmbedder:
     """A mean-pooled sentence-transformers model run by ONNX Runtime; with
     `int8`, its matrix multiplications quantised per channel (about twice the
@@ -135,21 +142,30 @@ class OnnxEmbedder:
 
     def _encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
+        # Token ids only, tokenised a slice at a time: the tokenizer's Encoding
+        # objects (offsets, tokens, masks) of a whole corpus would take gigabytes.
+        token_ids = [np.asarray(e.ids, dtype=np.int64)
+                     for start in range(0, len(texts), TOKENIZE_AT_ONCE)
+                     for e in self._tokenizer.encode_batch(list(texts[start:start + TOKENIZE_AT_ONCE]))]
         # Batches of similar length waste little on padding (as sentence-transformers does).
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
+        batches: list[list[int]] = []
+        for i in order:  # ascending length: the last text added is the widest
+            if batches and len(batches[-1]) < self.batch_size and (len(batches[-1]) + 1) * len(token_ids[i]) <= BATCH_TOKENS:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
         if progress and len(batches) > 1:
             from tqdm import tqdm
 
             batches = tqdm(batches, desc="embedding", unit="batch")
         for batch in batches:
-            width = max(len(encodings[i].ids) for i in batch)
+            width = max(len(token_ids[i]) for i in batch)
             ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, i in enumerate(batch):
-                n = len(encodings[i].ids)
-                ids[row, :n] = encodings[i].ids
+                n = len(token_ids[i])
+                ids[row, :n] = token_ids[i]
                 mask[row, :n] = 1
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
