@@ -187,15 +187,16 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
         )
     try:
         documents, people = {}, {}
-        for row in _parse_jsonl(data[DOCUMENTS], index_dir / DOCUMENTS):
+        # Each file's bytes are let go once parsed: they and what they become never all coexist.
+        for row in _parse_jsonl(data.pop(DOCUMENTS), index_dir / DOCUMENTS):
             documents[row["id"]] = Document(row["id"], row["text"], row["title"], row["source"])
             people[row["id"]] = [Person(**p) for p in row["people"]]
         passages = [
             Passage(r["doc_id"], r["text"], r["start"], r["end"], speaker=r["speaker"],
                     sentences=tuple((s, e) for s, e in r["sentences"]))
-            for r in _parse_jsonl(data[PASSAGES], index_dir / PASSAGES)
+            for r in _parse_jsonl(data.pop(PASSAGES), index_dir / PASSAGES)
         ]
-        vectors = _parse_vectors(data[VECTORS], index_dir / VECTORS, manifest["dim"])
+        vectors = _parse_vectors(data.pop(VECTORS), index_dir / VECTORS, manifest["dim"])
         saved = {n.split("/", 1)[1]: data[n] for n in _lexical_files(manifest, index_dir)}
         bm25 = lexical.from_files(saved) if saved else None
         lex = lexical.lexicon_from_files(saved) if lexical.LEXICON in saved else None
@@ -455,12 +456,17 @@ def _read_manifest(index_dir: Path) -> dict:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    return _parse_jsonl(_read_bytes(path), path)
+    return list(_parse_jsonl(_read_bytes(path), path))
 
 
-def _parse_jsonl(data: bytes, path: Path) -> list[dict]:
+def _parse_jsonl(data: bytes, path: Path):
+    """The rows, one at a time: a large file is never held as text and rows at once."""
+    import io
+
     try:
-        return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        for line in io.BytesIO(data):
+            if line.strip():
+                yield json.loads(line)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: hostile nesting
         raise _corrupt(path.parent, f"{path.name} is not valid JSON lines") from exc
 
