@@ -84,12 +84,20 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(_stemmer().stemWords(tokens))
 
 
-def lexical_text(passage: Passage, role: str, title: str) -> str:
+def lexical_text(index, passage: Passage) -> str:
     """What BM25 indexes for a passage: its indexed text and its document's
     title, so that a question naming the topic ("… at Super Bowl 50?") finds a
     sentence that only says "The Broncos defeated the Panthers". Unlike the
     embedding, BM25 loses nothing by it: words every passage shares weigh ~0."""
-    return f"{index_text(passage, role)} {title}"
+    return f"{index_text(passage, index.role_of(passage))} {index.documents[passage.doc_id].title}"
+
+
+def bm25_of(index):
+    """The BM25 index over an index's passages: the one saved with it, else
+    built once (indexes written before it was saved, and while writing)."""
+    if "bm25" not in index.derived:
+        index.derived["bm25"] = build(lexical_text(index, p) for p in index.passages)
+    return index.derived["bm25"]
 
 
 def build(texts):
@@ -185,6 +193,13 @@ def build_lexicon(documents, people) -> Lexicon:
     forms = [f for f, _ in counts.most_common()]
     names = sorted(capitalised)
     return lexicon_of(forms, names)
+
+
+def lexicon(index) -> Lexicon:
+    """An index's words: saved with it, else read from its documents once."""
+    if "lexicon" not in index.derived:
+        index.derived["lexicon"] = build_lexicon(index.documents.values(), index.people)
+    return index.derived["lexicon"]
 
 
 def lexicon_of(forms: list[str], names: list[str], vectors: np.ndarray | None = None) -> Lexicon:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import lexical
 from .embedding import Embedder
+from .lexical import bm25_of, document_frequencies as _frequencies
 from .lexical import fold, stopwords, terms, words  # noqa: F401 (the answer step's tokeniser, re-exported)
 from .store import Index
 
@@ -36,22 +36,10 @@ class Hit:
     lexical: float  # BM25 score (0 when no term matched)
 
 
-def lexical_index(index: Index):
-    """The BM25 index over the passages: the one saved with the index, else
-    built once per opened index (indexes written before it was saved)."""
-    if "bm25" not in index.derived:
-        index.derived["bm25"] = lexical.build(lexical_text(index, p) for p in index.passages)
-    return index.derived["bm25"]
-
-
 def document_frequencies(index: Index) -> dict[str, int]:
     if "df" not in index.derived:
-        index.derived["df"] = lexical.document_frequencies(lexical_index(index))
+        index.derived["df"] = _frequencies(bm25_of(index))
     return index.derived["df"]
-
-
-def lexical_text(index: Index, passage) -> str:
-    return lexical.lexical_text(passage, index.role_of(passage), index.documents[passage.doc_id].title)
 
 
 def idf(index: Index, term: str) -> float:
@@ -87,7 +75,7 @@ def search(index: Index, question: str, *, n: int = 50, embedder: Embedder | Non
 
     lexical: dict[int, float] = {}
     if mode != "dense":
-        bm25 = lexical_index(index)
+        bm25 = bm25_of(index)
         query_terms = [t for t in terms(question) if t in bm25.vocab_dict]
         if query_terms:
             scores = bm25.get_scores(query_terms)

@@ -302,11 +302,8 @@ def _write(index: Index, index_dir: Path) -> None:
         flat = faiss.IndexFlatIP(index.dim)
         flat.add(index.vectors)
         faiss.write_index(flat, str(tmp / VECTORS))
-        bm25 = index.derived.get("bm25") or lexical.build(
-            lexical.lexical_text(p, index.role_of(p), index.documents[p.doc_id].title) for p in index.passages)
-        lexical.save(bm25, tmp / lexical.DIRECTORY)
-        lex = index.derived.get("lexicon") or lexical.build_lexicon(index.documents.values(), index.people)
-        lexical.save_lexicon(lex, tmp / lexical.DIRECTORY, index.embedder(), index.derived.pop("previous lexicon", None),
+        lexical.save(lexical.bm25_of(index), tmp / lexical.DIRECTORY)
+        lexical.save_lexicon(lexical.lexicon(index), tmp / lexical.DIRECTORY, index.embedder(), index.derived.pop("previous lexicon", None),
                              embed=len(index.passages) >= lexical.EMBED_LEXICON_FROM_PASSAGES)
         lexical_files = sorted(f"{lexical.DIRECTORY}/{p.name}" for p in (tmp / lexical.DIRECTORY).iterdir())
         manifest = {
@@ -328,8 +325,6 @@ def _write(index: Index, index_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     index.derived["faiss"] = flat
-    index.derived["bm25"] = bm25
-    index.derived["lexicon"] = lex
 
 
 def _fingerprint(data: bytes) -> dict:

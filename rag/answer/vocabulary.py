@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..lexical import MAX_EMBEDDED_WORDS, TOKEN as _TOKEN, Lexicon, build_lexicon
+from ..lexical import MAX_EMBEDDED_WORDS, TOKEN as _TOKEN, Lexicon, lexicon
 from ..retrieval import fold, in_vocabulary, stopwords, terms
 from ..store import Index
 
@@ -119,13 +119,6 @@ def country_of(phrase: str, *, capitals: bool = True) -> Country | None:
     if country and not capitals and fold(phrase) == fold(country.capital):
         return None
     return country
-
-
-def lexicon(index: Index) -> Lexicon:
-    """The index's words: saved with it (see `lexical`), else read from its documents once."""
-    if "lexicon" not in index.derived:
-        index.derived["lexicon"] = build_lexicon(index.documents.values(), index.people)
-    return index.derived["lexicon"]
 
 
 def rewrite(question: str, index: Index, embedder=None) -> str:
