@@ -197,7 +197,10 @@ class _Together:
             if mine:
                 return _result(mine)
             self._busy = True
-            batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+            # Its own text first: with more than a batch waiting, it might not be among the first.
+            self._waiting.remove((text, mine))
+            batch = [(text, mine), *self._waiting[:self._max_batch - 1]]
+            self._waiting = self._waiting[self._max_batch - 1:]
         try:
             vectors = self._encode([t for t, _ in batch])
             for (_, slot), vector in zip(batch, vectors):

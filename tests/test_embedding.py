@@ -87,3 +87,15 @@ def test_a_failing_shared_call_fails_every_question_in_it(embedder):
 
     with pytest.raises(ModelError, match="the model is broken"):
         _Together(broken)("What did Pistorius say?")
+
+
+def test_more_questions_at_once_than_one_shared_call_takes(embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.embedding import _Together
+
+    texts = [f"Question number {n} about the ferry?" for n in range(40)]
+    together = _Together(embedder._encode, max_batch=3)  # far fewer than wait at once
+    with ThreadPoolExecutor(16) as pool:
+        vectors = np.stack(list(pool.map(together, texts)))
+    np.testing.assert_allclose(vectors, embedder.encode(texts), atol=1e-5)
