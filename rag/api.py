@@ -99,12 +99,8 @@ def _answer(question: str, index: store.Index, answerer: Answerer | None, *, ear
     """`question` answered; with `earlier`, from a cache, since a conversation
     asks its earlier questions again with every new one."""
     if earlier and answerer is None:
-        cache = index.derived.setdefault("answers", {})
-        if question not in cache:
-            if len(cache) >= MAX_CACHED_ANSWERS:
-                cache.pop(next(iter(cache)))
-            cache[question] = _answer_now(question, index, ExtractiveAnswerer())
-        return cache[question]
+        return index.remember("answers", question, lambda: _answer_now(question, index, ExtractiveAnswerer()),
+                              limit=MAX_CACHED_ANSWERS)
     return _answer_now(question, index, answerer or ExtractiveAnswerer())
 
 

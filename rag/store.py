@@ -86,6 +86,21 @@ class Index:
             self.derived[f"rows_by_{key}"] = rows
         return self.derived[f"rows_by_{key}"]
 
+    def remember(self, cache: str, key, make, *, limit: int):
+        """`make()`, kept by `key` in the cache named `cache`, which is emptied
+        when it reaches `limit` entries. Safe with several threads answering
+        at once: the value is returned, not looked up again after a clear."""
+        entries = self.derived.setdefault(cache, {})
+        try:
+            return entries[key]
+        except KeyError:
+            pass
+        value = make()
+        if len(entries) >= limit:
+            entries.clear()
+        entries[key] = value
+        return value
+
     def embedder(self) -> Embedder:
         """The model that embedded this index, to embed questions the same way."""
         return self.derived.get("embedder") or embedder_for(self.model)

@@ -174,23 +174,21 @@ MAX_SETTINGS = 50_000
 def context_terms(index: Index, row: int, span: tuple[int, int]) -> set[str]:
     """The setting a sentence inherits: its document's headline and lead, and
     the capitalised names of the few sentences before it."""
-    cache = index.derived.setdefault("setting", {})
-    key = (row, span)
-    if key not in cache:
-        if len(cache) >= MAX_SETTINGS:
-            cache.clear()  # a large index's sentences would otherwise all stay; clear() is safe across threads
-        passage = index.passages[row]
-        doc = index.documents[passage.doc_id]
-        lead = index.derived.setdefault("lead", {})
-        if passage.doc_id not in lead:
-            first = sorted(s for r in index.rows_by("doc_id").get(passage.doc_id, [])[:3]
-                           for s in index.passages[r].sentences)[:2]
-            lead[passage.doc_id] = set(terms(doc.title)) | {
-                t for s, e in first for t in terms(" ".join(_capitalised(doc.text[s:e])))}
-        before = doc.text[max(0, span[0] - 600):span[0]]
-        recent = re.split(r"(?<=[.!?”])\s+", before)[-CONTEXT_SENTENCES:]
-        cache[key] = lead[passage.doc_id] | {t for s in recent for t in terms(" ".join(_capitalised(s)))}
-    return cache[key]
+    return index.remember("setting", (row, span), lambda: _setting(index, row, span), limit=MAX_SETTINGS)
+
+
+def _setting(index: Index, row: int, span: tuple[int, int]) -> set[str]:
+    passage = index.passages[row]
+    doc = index.documents[passage.doc_id]
+    lead = index.derived.setdefault("lead", {})
+    if passage.doc_id not in lead:
+        first = sorted(s for r in index.rows_by("doc_id").get(passage.doc_id, [])[:3]
+                       for s in index.passages[r].sentences)[:2]
+        lead[passage.doc_id] = set(terms(doc.title)) | {
+            t for s, e in first for t in terms(" ".join(_capitalised(doc.text[s:e])))}
+    before = doc.text[max(0, span[0] - 600):span[0]]
+    recent = re.split(r"(?<=[.!?”])\s+", before)[-CONTEXT_SENTENCES:]
+    return lead[passage.doc_id] | {t for s in recent for t in terms(" ".join(_capitalised(s)))}
 
 
 def _capitalised(text: str) -> list[str]:
