@@ -3,13 +3,18 @@
 import json
 import os
 import platform
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from datetime import date
 from pathlib import Path
 
 from rag.evaluation import percentile  # noqa: F401 (the scripts' percentile is `rag eval`'s)
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = RESULTS.parent.parent
 
 
 def timed(fn, items, repeat: int = 1) -> list[float]:
@@ -39,3 +44,24 @@ def write_result(name: str, result: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path.relative_to(RESULTS.parent.parent)
+
+
+def start_app() -> tuple[subprocess.Popen, str, float]:
+    """`app.py` started on a free localhost port, once its page is served: the
+    process, its URL and the seconds that took. Stop it with `terminate()`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return proc, url, time.perf_counter() - start
+        except OSError:
+            if proc.poll() is not None or time.perf_counter() - start > 120:
+                proc.kill()
+                raise SystemExit("bench: error: app.py did not start")
+            time.sleep(0.05)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402
-from bench.common import machine, percentile, timed, write_result  # noqa: E402
+from bench.common import machine, percentile, start_app, timed, write_result  # noqa: E402
 from rag.config import BUNDLED_ARTICLE  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir, default_embedder  # noqa: E402
 
@@ -40,28 +40,13 @@ from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir, defaul
 def time_app_start() -> tuple[float, float]:
     """Seconds from starting `python app.py` until its page is served, and until
     it has answered a first question through its API."""
-    import socket
     import urllib.request
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/"
+    start = time.perf_counter()
+    proc, url, page = start_app()
     ask = urllib.request.Request(f"{url}gradio_api/run/ask", headers={"Content-Type": "application/json"},
                                  data=json.dumps({"data": ["What did Healey say about the Indo-Pacific?"]}).encode())
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                page = time.perf_counter() - start
-                break
-            except OSError:
-                if proc.poll() is not None or time.perf_counter() - start > 120:
-                    raise RuntimeError("app.py did not start")
-                time.sleep(0.05)
         urllib.request.urlopen(ask, timeout=60)
         return page, time.perf_counter() - start
     finally:

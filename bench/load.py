@@ -21,18 +21,15 @@ Usage: .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--route run|q
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, percentile, write_result  # noqa: E402
+from bench.common import machine, percentile, start_app, write_result  # noqa: E402
 
 WARM_UP_SECONDS = 3
 
@@ -42,25 +39,6 @@ def questions() -> list[str]:
     for name in ("article_dev.jsonl", "article_natural_dev.jsonl"):
         rows += [json.loads(line) for line in (ROOT / "tests/data" / name).read_text().splitlines()]
     return [r["question"] for r in rows if not r.get("history")]
-
-
-def start_app() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit("load: error: app.py did not start")
-            time.sleep(0.2)
 
 
 async def ask_run(client, url: str, question: str, session: str) -> bool:
@@ -136,7 +114,7 @@ def main() -> None:
     if not all(1 <= u <= 500 for u in args.users) or not 1 <= args.seconds <= 600:
         raise SystemExit("load: error: --users must be 1–500 and --seconds 1–600")
 
-    proc, url = (None, args.url.rstrip("/") + "/") if args.url else start_app()
+    proc, url, _ = (None, args.url.rstrip("/") + "/", 0) if args.url else start_app()
     runs = []
     try:
         for route in args.route:
