@@ -74,7 +74,7 @@ def main() -> None:
         natural_first_ms = timed(lambda c: rag.ask(c["question"], index, history=c.get("history")), natural, 1)
         natural_ms = timed(lambda c: rag.ask(c["question"], index, history=c.get("history")), natural, args.repeat)
         retrieve_ms = timed(lambda q: rag.retrieve(q, k=5, index=index), questions, args.repeat)
-        flat = index.faiss()
+        flat = index.search_index
         reference = SentenceTransformerEmbedder(bundled_model_dir())
         reference.encode(questions)
         bare_ms = timed(lambda q: flat.search(reference.encode([q]), 5), questions, args.repeat)

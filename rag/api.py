@@ -10,7 +10,7 @@ process and reopened when their manifest changes on disk.
 import threading
 from pathlib import Path
 
-from . import config, store
+from . import config, indexing, store
 from .answer import Answer, Answerer, ExtractiveAnswerer
 from .answer.vocabulary import rewrite
 from .chunking import Passage, with_score
@@ -41,15 +41,15 @@ def load_index(index=None) -> store.Index:
         cached = _opened.get(key)
         if cached and cached[0] == _manifest_mtime(path):
             return cached[1]
-        opened = store.default_index() if index is None else store.open_index(path)
+        opened = indexing.default_index() if index is None else store.open_index(path)
         _opened[key] = (_manifest_mtime(path), opened)
         return opened
 
 
 def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False,
-                int8: bool = False) -> store.Index:
-    """Index files, directories or `Document`s into `index_dir` (see `store.build_index`)."""
-    return store.build_index(sources, index_dir, embedder=embedder, progress=progress, int8=int8)
+                int8: bool = False, search: str = "auto") -> store.Index:
+    """Index files, directories or `Document`s into `index_dir` (see `indexing.build_index`)."""
+    return indexing.build_index(sources, index_dir, embedder=embedder, progress=progress, int8=int8, search=search)
 
 
 def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> list[Passage]:

@@ -10,9 +10,8 @@ vocabulary and parameters as JSON; no pickle). So is the lexicon, the
 documents' distinct words and names most frequent first (`lexicon.json`), with
 the embeddings of the 20,000 most frequent (`lexicon-vectors.npy`, for indexes
 of 5,000 passages or more), which the answer step uses to read a reader's own
-words. Opening an index reads both
-instead of tokenising every passage and embedding every word again. An index
-written before this has no `lexical/`: both are built on first use.
+words. Opening an index maps both instead of tokenising every passage and
+embedding every word again.
 
 Left out: other languages' stemmers and stop words.
 """
@@ -84,28 +83,30 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(_stemmer().stemWords(tokens))
 
 
-def lexical_text(index, passage: Passage) -> str:
+def passage_text(passage: Passage, role: str, title: str) -> str:
     """What BM25 indexes for a passage: its indexed text and its document's
     title, so that a question naming the topic ("… at Super Bowl 50?") finds a
     sentence that only says "The Broncos defeated the Panthers". Unlike the
     embedding, BM25 loses nothing by it: words every passage shares weigh ~0."""
-    return f"{index_text(passage, index.role_of(passage))} {index.documents[passage.doc_id].title}"
+    return f"{index_text(passage, role)} {title}"
+
+
+def passage_terms(passage: Passage, role: str, title: str) -> list[str]:
+    """`terms` of `passage_text`, past the cache: a build sees each passage once."""
+    return list(_terms.__wrapped__(passage_text(passage, role, title)))
 
 
 def bm25_of(index):
-    """The BM25 index over an index's passages: the one saved with it, else
-    built once (indexes written before it was saved, and while writing)."""
-    if "bm25" not in index.derived:
-        index.derived["bm25"] = build(lexical_text(index, p) for p in index.passages)
+    """The BM25 index saved with an index."""
     return index.derived["bm25"]
 
 
-def build(texts):
-    """The BM25 index over `texts`, one per passage, in row order."""
+def build_from_terms(passage_terms: list[list[str]]):
+    """The BM25 index over passages given as their `terms`, in row order."""
     import bm25s
 
     bm25 = bm25s.BM25()
-    bm25.index([terms(t) or [""] for t in texts], show_progress=False)
+    bm25.index(passage_terms, show_progress=False)
     return bm25
 
 
@@ -113,26 +114,26 @@ def save(bm25, directory: Path) -> None:
     bm25.save(directory, corpus=None, show_progress=False, allow_pickle=False)
 
 
-def from_files(files: dict[str, bytes]):
-    """The BM25 index from the bytes of the files `save` wrote, by name (bytes
-    the store has checked against the manifest: nothing is read twice, so a
-    writer swapping the index in meanwhile cannot mix two versions). What
-    `bm25s.BM25.load` does, from bytes instead of paths."""
-    import io
+def from_files(files: dict):
+    """The BM25 index from the files `save` wrote, by name: bytes or memory
+    maps the store has opened and checked (nothing is opened twice, so a writer
+    swapping the index in meanwhile cannot mix two versions). What
+    `bm25s.BM25.load(mmap=True)` does: the score matrix stays in the files."""
     import json
 
     import bm25s
 
-    params = json.loads(files["params.index.json"])
+    from .store import npy_view
+
+    params = json.loads(bytes(files["params.index.json"]))
     num_docs = params.pop("num_docs")
     params.pop("version", None)
     bm25 = bm25s.BM25(**params)
     if bm25.method in bm25.methods_requiring_nonoccurrence:
         raise ValueError(f"BM25 variant {bm25.method!r} is not one this index writes")
-    bm25.vocab_dict = json.loads(files["vocab.index.json"])
+    bm25.vocab_dict = json.loads(bytes(files["vocab.index.json"]))
     bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
-    bm25.scores = {name: np.load(io.BytesIO(files[f"{name}.csc.index.npy"]), allow_pickle=False)
-                   for name in ("data", "indices", "indptr")}
+    bm25.scores = {name: npy_view(files[f"{name}.csc.index.npy"]) for name in ("data", "indices", "indptr")}
     bm25.scores["num_docs"] = num_docs
     bm25.nonoccurrence_array = None
     return bm25
@@ -196,9 +197,7 @@ def build_lexicon(documents, people) -> Lexicon:
 
 
 def lexicon(index) -> Lexicon:
-    """An index's words: saved with it, else read from its documents once."""
-    if "lexicon" not in index.derived:
-        index.derived["lexicon"] = build_lexicon(index.documents.values(), index.people)
+    """An index's words, saved with it."""
     return index.derived["lexicon"]
 
 
@@ -227,14 +226,15 @@ def save_lexicon(lex: Lexicon, directory: Path, embedder, previous: Lexicon | No
         np.save(directory / LEXICON_VECTORS, lex.vectors, allow_pickle=False)
 
 
-def lexicon_from_files(files: dict[str, bytes]) -> Lexicon:
-    import io
+def lexicon_from_files(files: dict) -> Lexicon:
     import json
 
-    words = json.loads(files[LEXICON])
+    from .store import npy_view
+
+    words = json.loads(bytes(files[LEXICON]))
     vectors = None
     if LEXICON_VECTORS in files:
-        vectors = np.load(io.BytesIO(files[LEXICON_VECTORS]), allow_pickle=False)
+        vectors = npy_view(files[LEXICON_VECTORS])
         if vectors.dtype != np.float32 or len(vectors) != min(len(words["forms"]), MAX_EMBEDDED_WORDS):
             raise ValueError("the lexicon's vectors do not match its words")
     return lexicon_of(words["forms"], words["names"], vectors)

@@ -70,8 +70,8 @@ def search(index: Index, question: str, *, n: int = 50, embedder: Embedder | Non
         query_vector = (embedder or index.embedder()).encode([question])[0]
     dense: dict[int, float] = {}
     if mode != "lexical":
-        dense_scores, dense_rows = index.faiss().search(query_vector[None, :], n)
-        dense = {int(r): float(s) for r, s in zip(dense_rows[0], dense_scores[0]) if r >= 0}
+        dense_rows, dense_scores = index.nearest(query_vector, n)
+        dense = dict(zip(dense_rows.tolist(), dense_scores.tolist()))
 
     lexical: dict[int, float] = {}
     if mode != "dense":

@@ -1,71 +1,141 @@
-"""Store: the index on disk, built, updated and opened.
+"""Store: the index on disk, and opening it.
 
 An index is a directory you can open and read:
 
 - `manifest.json`: format name and version, model name, embedding dimension,
-  chunker version, each document's id, title, source and SHA-256, and each
-  file's size and SHA-256 (checked on open: a changed, truncated or swapped file
-  is refused before it is parsed);
+  chunker version, how vectors are searched, each document's id, title, source
+  and SHA-256, and each file's size and SHA-256;
 - `documents.jsonl`: one document a line, with its full text and the people
   found in it (so the index can be rebuilt without the original files);
 - `passages.jsonl`: one passage a line: document id, offsets, text, speaker;
-- `vectors.faiss`: a flat inner-product FAISS index, row i for passage line i;
-- `lexical/`: the BM25 index over the passages and the documents' lexicon (see
-  `lexical`), so that opening an index does not tokenise every passage and
-  embed every word again.
+- `documents.rows.npy`, `passages.rows.npy`: where each line starts in those
+  files, and each document's first passage row (so one line is read, not all);
+- `people.json`: the people of each document and the rows each speaker says;
+- `vectors.npy`: the embeddings, row i for passage line i (float32);
+- `vectors.faiss`: the FAISS index that proposes the nearest rows for the
+  exact vectors to re-score: every vector compared as 16-bit floats, or, for
+  large indexes, an IVF index with 8-bit codes that compares a few lists;
+- `lexical/`: the BM25 index and the documents' lexicon (see `lexical`).
 
-No pickle anywhere. Writes go to a temporary sibling directory that replaces the
-old one only when complete, so a crash or a failed build leaves the previous index
-as it was. A reader reads each file once and checks it against the manifest, so
-it never mixes two versions of an index that a writer swaps in meanwhile.
-Rebuilding an index re-embeds only new or changed documents.
+Opening reads a passage, document or vector only when it is asked for, so a
+process holds the search structures and the rows it used, not the collection. All files are opened through one descriptor of the directory, so a
+reader never mixes two versions of an index that a writer swaps in (writers
+never change a file in place: see `indexing`). Files up to `HASH_UP_TO` bytes are
+checked against their SHA-256 when opened; larger ones against their size, and
+each row is checked when read. No pickle anywhere.
 
-Left out: approximate FAISS indexes (flat search is exact and fast enough for
-tens of thousands of passages), concurrent writers (last one wins).
+Left out: concurrent writers (last one wins), indexes on another machine.
 """
 
 import hashlib
 import json
 import logging
+import mmap
 import os
 import re
-import shutil
+import stat
 import time
-import uuid
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from . import config, lexical
-from .chunking import CHUNKER_VERSION, Passage, Person, chunk, index_text
-from .documents import Document, load_documents, without_surrogates
-from .embedding import Embedder, default_embedder, embedder_for, known_models
-from .errors import DocumentError, IndexFormatError
+from . import lexical
+from .chunking import CHUNKER_VERSION, Passage, Person
+from .documents import Document
+from .embedding import Embedder, embedder_for, known_models
+from .errors import IndexFormatError
 
 log = logging.getLogger("rag")
 
 FORMAT = "rag-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+MANIFEST, DOCUMENTS, PASSAGES, VECTORS = "manifest.json", "documents.jsonl", "passages.jsonl", "vectors.faiss"
+DOCUMENT_ROWS, PASSAGE_ROWS, PEOPLE, EXACT_VECTORS = "documents.rows.npy", "passages.rows.npy", "people.json", "vectors.npy"
+# Files this small are hashed when opened (SciFact's, not a million passages').
+HASH_UP_TO = 64 * 1024 * 1024
 # Readings of an index that a writer keeps swapping before giving up.
 _READ_ATTEMPTS = 5
-# A temporary write folder older than this was left by a killed writer.
-STALE_WRITE_SECONDS = 3600
-MANIFEST, DOCUMENTS, PASSAGES, VECTORS = "manifest.json", "documents.jsonl", "passages.jsonl", "vectors.faiss"
+# Files read a row at a time through their descriptor (see `Vectors`), not mapped.
+_READ_BY_ROW = (DOCUMENTS, PASSAGES, VECTORS, EXACT_VECTORS)
+# Parsed rows kept per opened index: a question's answer touches a few hundred.
+CACHED_ROWS = 8192
+
+
+class Rows(Sequence):
+    """The lines of a JSON lines file, each read and parsed when first asked for."""
+
+    def __init__(self, file, starts: np.ndarray, make, where: Path, name: str):
+        self._file, self._starts, self._make, self._where, self._name = file, starts, make, where, name
+        self._row = lru_cache(maxsize=CACHED_ROWS)(self._parse)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"row {i} of {len(self)}")
+        return self._row(i)
+
+    def _parse(self, i: int):
+        start = int(self._starts[i])
+        line = os.pread(self._file.fileno(), int(self._starts[i + 1]) - start, start)
+        try:
+            return self._make(json.loads(line))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: hostile nesting
+            raise _corrupt(self._where, f"{self._name} is not valid JSON lines") from exc
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _corrupt(self._where, f"{self._name} has a row of the wrong shape ({type(exc).__name__}: {exc})") from exc
+
+
+class Documents(Mapping):
+    """Documents by id, read from `documents.jsonl` when asked for."""
+
+    def __init__(self, ids: list[str], rows: Rows):
+        self._row_of = {doc_id: i for i, doc_id in enumerate(ids)}
+        self._rows = rows
+
+    def __getitem__(self, doc_id: str) -> Document:
+        doc = self._rows[self._row_of[doc_id]]
+        if doc.id != doc_id:
+            raise _corrupt(self._rows._where, f"{DOCUMENTS} does not match the manifest")
+        return doc
+
+    def __iter__(self):
+        return iter(self._row_of)
+
+    def __len__(self) -> int:
+        return len(self._row_of)
 
 
 @dataclass
 class Index:
-    """An opened index: documents, passages and their vectors, in memory."""
+    """An opened index: documents and passages read on demand, the search
+    structures in memory."""
 
     path: Path | None
     model: str
     dim: int
-    documents: dict[str, Document]
+    documents: Mapping[str, Document]
     people: dict[str, list[Person]]
-    passages: list[Passage]
-    vectors: np.ndarray
-    derived: dict = field(default_factory=dict, repr=False)  # search structures built on first use
+    passages: Sequence[Passage]
+    vectors: "Vectors"                    # unit-length rows, one per passage, read when indexed
+    search_index: object = field(repr=False)  # the FAISS index
+    speakers: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    first_rows: np.ndarray | None = field(default=None, repr=False)  # each document's first passage row, and the end
+    probe: int = 0                        # IVF lists searched per question (approximate indexes)
+    derived: dict = field(default_factory=dict, repr=False)  # structures built on first use
+
+    @property
+    def approximate(self) -> bool:
+        return self.probe > 0
 
     def speaker_of(self, passage: Passage) -> Person | None:
         """The person who says `passage`, as its document introduced them."""
@@ -75,16 +145,31 @@ class Index:
         speaker = self.speaker_of(passage)
         return speaker.role if speaker else ""
 
-    def rows_by(self, key: str) -> dict[str, list[int]]:
-        """Passage rows grouped by a passage field ("doc_id", "speaker"); rows
-        where it is empty are left out. Built once per index."""
-        if f"rows_by_{key}" not in self.derived:
-            rows: dict[str, list[int]] = {}
-            for row, passage in enumerate(self.passages):
-                if value := getattr(passage, key):
-                    rows.setdefault(value, []).append(row)
-            self.derived[f"rows_by_{key}"] = rows
-        return self.derived[f"rows_by_{key}"]
+    def rows_by(self, key: str) -> Mapping[str, Sequence[int]]:
+        """Passage rows by "doc_id" (a document's passages are consecutive) or
+        by "speaker" (rows where it is empty are left out)."""
+        if key == "speaker":
+            return self.speakers
+        if "rows_by_doc_id" not in self.derived:
+            firsts = self.first_rows.tolist()
+            self.derived["rows_by_doc_id"] = {d: range(firsts[i], firsts[i + 1]) for i, d in enumerate(self.documents)}
+        return self.derived["rows_by_doc_id"]
+
+    def nearest(self, query_vector: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the `n` passages nearest to `query_vector` and their cosines,
+        best first. The FAISS index, which compares compressed vectors, proposes
+        twice as many; the exact vectors re-score them."""
+        n = min(n, len(self.passages))
+        if n <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        import faiss
+
+        params = faiss.SearchParametersIVF(nprobe=self.probe) if self.approximate else None
+        _, rows = self.search_index.search(query_vector[None, :], min(2 * n, len(self.passages)), params=params)
+        rows = rows[0][rows[0] >= 0]
+        scores = self.vectors[rows] @ query_vector
+        best = np.argsort(-scores, kind="stable")[:n]
+        return rows[best], scores[best]
 
     def remember(self, cache: str, key, make, *, limit: int):
         """`make()`, kept by `key` in the cache named `cache`, which is emptied
@@ -105,90 +190,12 @@ class Index:
         """The model that embedded this index, to embed questions the same way."""
         return self.derived.get("embedder") or embedder_for(self.model)
 
-    def faiss(self):
-        if "faiss" not in self.derived:
-            import faiss
-
-            flat = faiss.IndexFlatIP(self.dim)
-            flat.add(self.vectors)
-            self.derived["faiss"] = flat
-        return self.derived["faiss"]
-
-
-def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False,
-                int8: bool = False) -> Index:
-    """Index `sources` (paths or `Document`s) into `index_dir` and return it.
-
-    `int8` embeds with the quantised model: about twice as fast to build, at a
-    small cost in retrieval quality (see BENCHMARKS.md).
-
-    If `index_dir` already holds an index built with the same model and chunker,
-    documents whose text is unchanged keep their vectors; documents not among
-    `sources` are dropped. The directory is replaced only once the new index is
-    completely written.
-    """
-    index_dir = Path(index_dir).expanduser()
-    docs = _collect(sources)
-    embedder = embedder or default_embedder(int8=int8)
-    _check_writable_target(index_dir)
-
-    reuse: dict[str, tuple[list[Passage], np.ndarray, list[Person]]] = {}
-    try:
-        old = open_index(index_dir, model=embedder.name)
-        rows_of = old.rows_by("doc_id")
-        for doc in docs:
-            prev = old.documents.get(doc.id)
-            if prev is not None and prev.sha256 == doc.sha256:
-                rows = rows_of.get(doc.id, [])
-                reuse[doc.id] = ([old.passages[i] for i in rows], old.vectors[rows], old.people.get(doc.id, []))
-        previous_lexicon = old.derived.get("lexicon")
-    except IndexFormatError:
-        previous_lexicon = None  # nothing reusable; the directory is replaced below
-
-    people: dict[str, list[Person]] = {}
-    passages: list[Passage] = []
-    vector_parts: list[np.ndarray] = []
-    pending: list[tuple[int, str]] = []  # (row, text to embed)
-    todo = docs
-    if progress and len(docs) > 1:
-        from tqdm import tqdm
-
-        todo = tqdm(docs, desc="reading", unit="doc")
-    for doc in todo:
-        if doc.id in reuse:
-            kept, vecs, people[doc.id] = reuse[doc.id]
-            passages.extend(kept)
-            vector_parts.append(vecs)
-            continue
-        chunked = chunk(doc.id, doc.text)
-        people[doc.id] = chunked.people
-        roles = {p.name: p.role for p in chunked.people}
-        for passage in chunked.passages:
-            pending.append((len(passages), index_text(passage, roles.get(passage.speaker or "", ""))))
-            passages.append(passage)
-        vector_parts.append(np.zeros((len(chunked.passages), embedder.dim), dtype=np.float32))
-
-    vectors = np.concatenate(vector_parts) if vector_parts else np.zeros((0, embedder.dim), np.float32)
-    if pending:
-        if progress:
-            log.info("embedding %d passages from %d documents", len(pending), len(docs) - len(reuse))
-        vectors[[row for row, _ in pending]] = embedder.encode([t for _, t in pending], progress=progress)
-    if not passages:
-        raise DocumentError("nothing to index: the documents contain no sentences")
-
-    index = Index(index_dir, embedder.name, embedder.dim, {d.id: d for d in docs}, people, passages, vectors)
-    index.derived["embedder"] = embedder  # questions (and the lexicon's words) must be embedded by the same model
-    index.derived["previous lexicon"] = previous_lexicon
-    _write(index, index_dir)
-    return index
-
 
 def open_index(index_dir, *, model: str | None = None) -> Index:
     """Open an index directory, checking it is whole and built for `model`
     (default: the configured embedding model)."""
     index_dir = Path(index_dir).expanduser()
-    # The manifest the files were checked against: a writer may swap in a newer one meanwhile.
-    manifest, data = _snapshot(index_dir, _read_manifest_between_swaps(index_dir))
+    manifest, files = _snapshot(index_dir)
     accepted = {model} if model else known_models()
     if manifest["model"] not in accepted:
         raise IndexFormatError(
@@ -201,234 +208,268 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
             f"(this is {CHUNKER_VERSION}); rebuild it with: rag index PATH... --index {index_dir}"
         )
     try:
-        documents, people = {}, {}
-        # Each file's bytes are let go once parsed: they and what they become never all coexist.
-        for row in _parse_jsonl(data.pop(DOCUMENTS), index_dir / DOCUMENTS):
-            documents[row["id"]] = Document(row["id"], row["text"], row["title"], row["source"])
-            people[row["id"]] = [Person(**p) for p in row["people"]]
-        passages = [
-            Passage(r["doc_id"], r["text"], r["start"], r["end"], speaker=r["speaker"],
-                    sentences=tuple((s, e) for s, e in r["sentences"]))
-            for r in _parse_jsonl(data.pop(PASSAGES), index_dir / PASSAGES)
-        ]
-        vectors = _parse_vectors(data.pop(VECTORS), index_dir / VECTORS, manifest["dim"])
-        saved = {n.split("/", 1)[1]: data[n] for n in _lexical_files(manifest, index_dir)}
-        bm25 = lexical.from_files(saved) if saved else None
-        lex = lexical.lexicon_from_files(saved) if lexical.LEXICON in saved else None
+        return _open(index_dir, manifest, files)
     except (KeyError, TypeError, ValueError) as exc:
         raise _corrupt(index_dir, f"unexpected content ({type(exc).__name__}: {exc})") from exc
-    if set(documents) != set(manifest["documents"]):
-        raise _corrupt(index_dir, "documents.jsonl does not match the manifest")
-    if len(passages) != manifest["passages"] or len(vectors) != len(passages):
-        raise _corrupt(index_dir, f"{len(passages)} passages and {len(vectors)} vectors, manifest says {manifest['passages']}")
-    for p in passages:
+
+
+def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
+    n, dim, ids = manifest["passages"], manifest["dim"], list(manifest["documents"])
+    passage_starts = _rows_array(files[PASSAGE_ROWS], index_dir, PASSAGE_ROWS, n + 1, files[PASSAGES])
+    doc_table = _rows_array(files[DOCUMENT_ROWS], index_dir, DOCUMENT_ROWS, (len(ids) + 1, 2), files[DOCUMENTS])
+    first_rows = np.asarray(doc_table[:, 1])
+    if first_rows[0] != 0 or first_rows[-1] != n or (np.diff(first_rows) < 0).any():
+        raise _corrupt(index_dir, f"{DOCUMENT_ROWS} does not match the passages")
+    documents = Documents(ids, Rows(files[DOCUMENTS], np.ascontiguousarray(doc_table[:, 0]), _document, index_dir, DOCUMENTS))
+
+    def checked_passage(row: dict) -> Passage:
+        p = _passage(row)
         doc = documents.get(p.doc_id)
-        if not (isinstance(p.start, int) and isinstance(p.end, int) and isinstance(p.text, str)):
-            raise _corrupt(index_dir, "passages.jsonl has a passage whose offsets or text are of the wrong type")
-        if doc is None or not isinstance(doc.text, str) or doc.text[p.start:p.end] != p.text:
+        if doc is None or doc.text[p.start:p.end] != p.text:
             raise _corrupt(index_dir, f"passage offsets do not match document '{p.doc_id}'")
-    opened = Index(index_dir, manifest["model"], manifest["dim"], documents, people, passages, vectors)
-    if bm25 is not None:
-        if bm25.scores["num_docs"] != len(passages):
-            raise _corrupt(index_dir, f"its lexical index holds {bm25.scores.get('num_docs')} passages, not {len(passages)}")
-        opened.derived["bm25"] = bm25
-    if lex is not None:
-        opened.derived["lexicon"] = lex
-    return opened
+        return p
 
+    passages = Rows(files[PASSAGES], passage_starts, checked_passage, index_dir, PASSAGES)
+    people_file = json.loads(bytes(files[PEOPLE]))
+    people = {d: [Person(**p) for p in found] for d, found in people_file["people"].items()}
+    speakers = {name: list(map(int, rows)) for name, rows in people_file["speakers"].items()}
 
-def default_index() -> Index:
-    """The index in the default directory, built from the bundled article when it
-    is missing or unreadable, and rebuilt when the model, the chunker or the
-    bundled article changed (with a one-line notice on stderr)."""
-    path = config.default_index_dir()
-    bundled = load_documents([config.BUNDLED_ARTICLE])
-    try:
-        index = open_index(path)
-    except IndexFormatError as exc:
-        reason = "missing" if not (path / MANIFEST).exists() else str(exc).split(": ", 1)[-1].split(";")[0]
-        docs = _stored_documents(path)
-        if not docs and not _holds_only(path, {d.id for d in bundled}):
-            raise  # someone's own index that cannot be read: reported, never replaced by the article
-        docs = docs or bundled
-        log.warning("rag: building the index in %s (%s); this takes a few seconds, once", path, reason)
-        return build_index(docs, path)
-    fresh = {d.id: d for d in bundled}
-    stale = [d for d in index.documents.values() if d.source == fresh.get(d.id, d).source and d.id in fresh
-             and d.sha256 != fresh[d.id].sha256]
-    if stale:
-        log.warning("rag: the bundled article changed; rebuilding the index in %s", path)
-        return build_index([fresh.get(d.id, d) for d in index.documents.values()], path)
+    search_index, vectors, probe = _read_vectors(files, manifest, index_dir)
+    if search_index.d != dim or search_index.ntotal != n or len(vectors) != n:
+        raise _corrupt(index_dir, f"{n} passages, but {VECTORS} holds {search_index.ntotal} vectors of dimension {search_index.d}")
+    # Embeddings are unit length (a text with no words may embed to zero); anything else is damage.
+    sample = vectors[np.unique(np.linspace(0, n - 1, min(n, 1000)).astype(int))] if n else np.zeros((0, dim), np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", sample, sample))
+    if not np.isfinite(sample).all() or not (np.isclose(norms, 1.0, atol=1e-3) | (norms == 0)).all() or (len(norms) and not norms.any()):
+        raise _corrupt(index_dir, f"{VECTORS} holds vectors that are not embeddings (zeroed, NaN or scaled)")
+
+    index = Index(index_dir, manifest["model"], dim, documents, people, passages, vectors, search_index,
+                  speakers, first_rows, probe)
+    saved = {name.split("/", 1)[1]: files[name] for name in manifest["lexical"]}
+    bm25 = lexical.from_files(saved)
+    if bm25.scores["num_docs"] != n:
+        raise _corrupt(index_dir, f"its lexical index holds {bm25.scores.get('num_docs')} passages, not {n}")
+    index.derived["bm25"] = bm25
+    index.derived["lexicon"] = lexical.lexicon_from_files(saved)
     return index
 
 
-# --- writing ---------------------------------------------------------------
+def _passage(r: dict) -> Passage:
+    if not (isinstance(r["start"], int) and isinstance(r["end"], int) and isinstance(r["text"], str)):
+        raise TypeError("passages.jsonl has a passage whose offsets or text are of the wrong type")
+    return Passage(r["doc_id"], r["text"], r["start"], r["end"], speaker=r["speaker"],
+                   sentences=tuple((s, e) for s, e in r["sentences"]))
 
 
-def _collect(sources) -> list[Document]:
-    if isinstance(sources, (str, os.PathLike, Document)):
-        sources = [sources]
-    sources = list(sources)
-    paths = [s for s in sources if not isinstance(s, Document)]
-    docs = [s for s in sources if isinstance(s, Document)] + (load_documents(paths) if paths else [])
-    docs = [replace(d, text=without_surrogates(d.text), title=without_surrogates(d.title or ""))
-            if isinstance(d.text, str) and isinstance(d.title or "", str) else d for d in docs]
-    if not docs:
-        raise DocumentError("nothing to index: no documents given")
-    seen = set()
-    for doc in docs:
-        if not isinstance(doc.id, str) or not doc.id:
-            raise DocumentError("every document needs a non-empty string id")
-        if doc.id in seen:
-            raise DocumentError(f"two documents have the id '{doc.id}'")
-        if not doc.text.strip():
-            raise DocumentError(f"document '{doc.id}' has no text")
-        seen.add(doc.id)
-    return docs
+def _document(r: dict) -> Document:
+    if not isinstance(r["text"], str):
+        raise TypeError("documents.jsonl has a document whose text is not text")
+    return Document(r["id"], r["text"], r["title"], r["source"])
 
 
-def _check_writable_target(index_dir: Path) -> None:
-    if index_dir.exists() and not index_dir.is_dir():
-        raise IndexFormatError(f"{index_dir}: exists and is not a directory")
-    if index_dir.is_dir() and any(index_dir.iterdir()) and not (index_dir / MANIFEST).exists():
-        raise IndexFormatError(
-            f"{index_dir}: directory is not empty and holds no rag index; choose a new or empty directory"
-        )
+def _rows_array(data, index_dir: Path, name: str, shape, of) -> np.ndarray:
+    """The row table `name`, checked to point inside the file `of`."""
+    starts = npy_view(data)
+    shape = shape if isinstance(shape, tuple) else (shape,)
+    if starts.dtype != np.int64 or starts.shape != shape:
+        raise _corrupt(index_dir, f"{name} does not match the manifest")
+    offsets = starts[:, 0] if starts.ndim == 2 else starts
+    if offsets[0] != 0 or offsets[-1] != os.fstat(of.fileno()).st_size or (np.diff(offsets) < 0).any():
+        raise _corrupt(index_dir, f"{name} does not match {name.split('.')[0]}.jsonl")
+    return starts
 
 
-def _write(index: Index, index_dir: Path) -> None:
+_NPY_HEADER = re.compile(rb"\{'descr': '([<>|]?[a-z]\d+)', 'fortran_order': False, 'shape': \(((?:\d+, ?)*\d*)\), \}")
+
+
+def npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
+    """The dtype, shape and data offset of an `.npy` file from its first bytes.
+    Only the plain arrays numpy writes are read. The header is matched here
+    rather than by numpy, whose `ast` parsing fails at random when two threads
+    parse at once (CPython 3.11)."""
+    if data[:6] != b"\x93NUMPY" or len(data) < 12 or data[6] not in (1, 2, 3):
+        raise ValueError("not an .npy file")
+    size, start = (int.from_bytes(data[8:10], "little"), 10) if data[6] == 1 else (int.from_bytes(data[8:12], "little"), 12)
+    found = _NPY_HEADER.match(data[start:start + size])
+    if not found:
+        raise ValueError("not a plain C-ordered array")
+    shape = tuple(int(d) for d in found[2].decode().replace(" ", "").split(",") if d)
+    return np.dtype(found[1].decode()), shape, start + size
+
+
+def npy_view(data) -> np.ndarray:
+    """A read-only array over the bytes of an `.npy` file (a memory map stays one)."""
+    dtype, shape, offset = npy_header(bytes(data[:4096]))
+    return np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
+
+
+class Vectors:
+    """The exact vectors, read by row from `vectors.npy` through the file, not
+    a memory map: a question re-scores a hundred rows scattered over the file,
+    and a map would keep the pages around each of them (the kernel maps 64 KB
+    around a fault) in the process, until it held the whole file."""
+
+    def __init__(self, file, index_dir: Path):
+        self._fd = file.fileno()
+        self._file = file  # keeps the descriptor open
+        dtype, shape, self._offset = npy_header(os.pread(self._fd, 4096, 0))
+        if dtype != np.float32 or len(shape) != 2:
+            raise _corrupt(index_dir, f"{EXACT_VECTORS} is not a float32 matrix")
+        self.shape, self.dtype = shape, dtype
+        self._row_bytes = shape[1] * 4
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        data = os.pread(self._fd, (stop - start) * self._row_bytes, self._offset + start * self._row_bytes)
+        return np.frombuffer(data, dtype=np.float32).reshape(-1, self.shape[1])
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            return self._read(start, max(start, stop))[::step]
+        rows = np.asarray(key, dtype=np.int64)
+        if rows.ndim == 0:
+            return self[[int(rows)]][0]
+        rows = np.where(rows < 0, rows + len(self), rows)
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
+            raise IndexError(f"rows out of range 0..{len(self) - 1}")
+        out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        # Consecutive rows in one read.
+        for run in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(ordered) != 1) + 1):
+            if len(run):
+                out[order[run]] = self._read(int(ordered[run[0]]), int(ordered[run[-1]]) + 1)
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[0:len(self)]
+        return whole if dtype is None else whole.astype(dtype)
+
+
+def _read_vectors(files: dict, manifest: dict, index_dir: Path):
     import faiss
 
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_writes(index_dir)
-    tmp = index_dir.with_name(f".{index_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
+    search = manifest["search"]
+    kinds = {"flat": faiss.IndexScalarQuantizer, "ivf": faiss.IndexIVFScalarQuantizer}
+    if search.get("kind") not in kinds or (search["kind"] == "ivf" and not (isinstance(search.get("probe"), int) and search["probe"] >= 1)):
+        raise _corrupt(index_dir, f"{MANIFEST} names a search it does not know: {search!r}")
     try:
-        with open(tmp / DOCUMENTS, "w", encoding="utf-8") as f:
-            for doc in index.documents.values():
-                row = {"id": doc.id, "title": doc.title, "source": doc.source, "sha256": doc.sha256,
-                       "people": [asdict(p) for p in index.people.get(doc.id, [])], "text": doc.text}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        with open(tmp / PASSAGES, "w", encoding="utf-8") as f:
-            for p in index.passages:
-                row = {"doc_id": p.doc_id, "start": p.start, "end": p.end, "speaker": p.speaker,
-                       "sentences": [list(s) for s in p.sentences], "text": p.text}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        flat = faiss.IndexFlatIP(index.dim)
-        flat.add(index.vectors)
-        faiss.write_index(flat, str(tmp / VECTORS))
-        lexical.save(lexical.bm25_of(index), tmp / lexical.DIRECTORY)
-        lexical.save_lexicon(lexical.lexicon(index), tmp / lexical.DIRECTORY, index.embedder(), index.derived.pop("previous lexicon", None),
-                             embed=len(index.passages) >= lexical.EMBED_LEXICON_FROM_PASSAGES)
-        lexical_files = sorted(f"{lexical.DIRECTORY}/{p.name}" for p in (tmp / lexical.DIRECTORY).iterdir())
-        manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model, "dim": index.dim,
-            "chunker_version": CHUNKER_VERSION, "passages": len(index.passages),
-            "documents": {d.id: {"title": d.title, "source": d.source, "sha256": d.sha256}
-                          for d in index.documents.values()},
-            "files": {name: _fingerprint((tmp / name).read_bytes())
-                      for name in (DOCUMENTS, PASSAGES, VECTORS, *lexical_files)},
-            "lexical": lexical_files,
-        }
-        # The manifest is written last: a directory without one is never taken for an index.
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        for name in (DOCUMENTS, PASSAGES, VECTORS, *lexical_files, MANIFEST):
-            with open(tmp / name, "rb") as f:
-                os.fsync(f.fileno())
-        _swap(tmp, index_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    index.derived["faiss"] = flat
+        handle = files[VECTORS]
+        handle.seek(0)
+        search_index = faiss.read_index(faiss.PyCallbackIOReader(handle.read, 1 << 20))
+    except RuntimeError as exc:
+        raise _corrupt(index_dir, f"{VECTORS} cannot be read") from exc
+    if not isinstance(search_index, kinds[search["kind"]]):
+        raise _corrupt(index_dir, f"{VECTORS} is not the {search['kind']} index the manifest says")
+    return search_index, Vectors(files[EXACT_VECTORS], index_dir), search.get("probe", 0)
 
 
-def _fingerprint(data: bytes) -> dict:
-    """Size and SHA-256 of a file's bytes, as the manifest records them."""
-    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+# --- reading the directory --------------------------------------------------
 
 
-def _snapshot(index_dir: Path, manifest: dict) -> tuple[dict, dict[str, bytes]]:
-    """The bytes of every file, with the manifest that recorded them.
+def files_of(manifest: dict, index_dir: Path) -> list[str]:
+    """Every file of an index, as its manifest names them (inside it only)."""
+    names = manifest.get("lexical", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"lexical/\w[\w.-]*", n) for n in names):
+        raise _corrupt(index_dir, "the manifest's list of lexical files is not valid")
+    return [DOCUMENTS, DOCUMENT_ROWS, PASSAGES, PASSAGE_ROWS, PEOPLE, VECTORS, EXACT_VECTORS, *names]
 
-    Read once and checked against the manifest's sizes and hashes, so a file
-    changed, truncated or replaced is refused before it is parsed (a damaged
-    FAISS header can make it allocate gigabytes), and a reader never mixes two
-    versions: if a writer swaps the index in mid-read, the reading starts again.
-    Indexes written before the manifest kept fingerprints are read unchecked."""
+
+def _snapshot(index_dir: Path) -> tuple[dict, dict]:
+    """The manifest and every file it names, opened through one descriptor of
+    the directory: a writer that swaps a new version in meanwhile cannot make
+    us read files of two versions. Each file is checked against the manifest's
+    size, and hash up to `HASH_UP_TO` bytes, before it is parsed (a damaged
+    FAISS header can make it allocate gigabytes); the small files are then
+    memory-mapped, the rest kept open to be read a row at a time."""
     for attempt in range(_READ_ATTEMPTS):
-        data = {name: _read_bytes(index_dir / name) for name in (DOCUMENTS, PASSAGES, VECTORS, *_lexical_files(manifest, index_dir))}
-        files = manifest.get("files")
-        if not isinstance(files, dict):
-            return manifest, data
-        bad = [name for name, blob in data.items() if not isinstance(files.get(name), dict)
-               or any(files[name].get(key) != value for key, value in _fingerprint(blob).items())]
-        if not bad:
-            return manifest, data
-        now = _read_manifest(index_dir)
-        if now == manifest:
-            raise _corrupt(index_dir, f"{bad[0]} is not the file the manifest recorded (changed, truncated or replaced)")
-        manifest = now  # a writer swapped the index in while we read: read the new one whole
+        _read_manifest_between_swaps(index_dir)
+        try:
+            directory = os.open(index_dir, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:  # a writer between the two renames of its swap
+            time.sleep(0.05 * (attempt + 1))
+            continue
+        try:
+            manifest = _parse_manifest(_read_at(directory, MANIFEST, index_dir), index_dir)
+            recorded = manifest["files"]
+            files = {name: _map_at(directory, name, index_dir, recorded.get(name), mapped=name not in _READ_BY_ROW)
+                     for name in files_of(manifest, index_dir)}
+            return manifest, files
+        except FileNotFoundError as missing:
+            try:
+                same = os.stat(index_dir).st_ino == os.fstat(directory).st_ino
+            except OSError:
+                same = False
+            if same:  # not a writer's swap: the file is not there
+                raise _corrupt(index_dir, f"{missing.filename} is missing") from None
+        finally:
+            os.close(directory)
         time.sleep(0.05 * (attempt + 1))
     raise _corrupt(index_dir, "it kept changing while being read")
 
 
-def _lexical_files(manifest: dict, index_dir: Path) -> list[str]:
-    """The files of `lexical/`, as the manifest names them (inside it only)."""
-    names = manifest.get("lexical", [])
-    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"lexical/\w[\w.-]*", n) for n in names):
-        raise _corrupt(index_dir, "the manifest's list of lexical files is not valid")
-    return names
+def _read_at(directory: int, name: str, index_dir: Path) -> bytes:
+    with _open_at(directory, name, index_dir) as f:
+        return f.read()
 
 
-def _read_bytes(path: Path) -> bytes:
+def _open_at(directory: int, name: str, index_dir: Path):
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise _corrupt(path.parent, f"{path.name} is missing") from None
-    except IsADirectoryError:
-        raise _corrupt(path.parent, f"{path.name} is a directory") from None
+        fd = os.open(name, os.O_RDONLY, dir_fd=directory)
+    except FileNotFoundError as exc:
+        exc.filename = name
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _corrupt(index_dir, f"{name} is a directory" if stat.S_ISDIR(mode) else f"{name} is not a file")
+    return os.fdopen(fd, "rb")
 
 
-def _remove_stale_writes(index_dir: Path) -> None:
-    """Remove what writers killed mid-write left behind. A write lasts seconds
-    (the embedding happens before it), so an hour-old one is nobody's."""
-    for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
-        try:
-            if time.time() - stale.stat().st_mtime > STALE_WRITE_SECONDS:
-                shutil.rmtree(stale, ignore_errors=True)
-        except OSError:
-            pass  # another writer removed it first
+def _map_at(directory: int, name: str, index_dir: Path, recorded, *, mapped: bool = True):
+    """The file, checked against the manifest's record of it (read through
+    the file, so the pages hashed stay in the page cache, not in this
+    process), then memory-mapped (or left open, for FAISS to read)."""
+    f = _open_at(directory, name, index_dir)
+    size = os.fstat(f.fileno()).st_size
+    if not isinstance(recorded, dict) or recorded.get("size") != size or (
+            size <= HASH_UP_TO and hashlib.file_digest(f, "sha256").hexdigest() != recorded.get("sha256")):
+        f.close()
+        raise _corrupt(index_dir, f"{name} is not the file the manifest recorded (changed, truncated or replaced)")
+    if not mapped:
+        return f  # closed when the index is collected
+    with f:
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
 
 
-def _swap(tmp: Path, target: Path) -> None:
-    if not target.exists():
-        os.rename(tmp, target)
-        return
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(target, old)
-    os.rename(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+def fingerprint(path: Path) -> dict:
+    """Size and SHA-256 of a file, as the manifest records them."""
+    with open(path, "rb") as f:
+        return {"size": os.fstat(f.fileno()).st_size, "sha256": hashlib.file_digest(f, "sha256").hexdigest()}
 
 
 def _read_manifest_between_swaps(index_dir: Path) -> dict:
     """The manifest, waiting out a writer that is between the two renames of
-    `_swap` (the index is missing for an instant), and recovering the old copy
+    its swap (the index is missing for an instant), and recovering the old copy
     only when no writer comes back to finish."""
     for attempt in range(_READ_ATTEMPTS):
         swapping = not index_dir.exists() and any(index_dir.parent.glob(f".{index_dir.name}.old-*"))
         if not swapping:
             try:
-                return _read_manifest(index_dir)
+                return read_manifest(index_dir)
             except IndexFormatError:
                 if attempt == _READ_ATTEMPTS - 1 or not any(index_dir.parent.glob(f".{index_dir.name}.*-*")):
                     raise
         time.sleep(0.05 * (attempt + 1))
     _recover_interrupted_swap(index_dir)
-    return _read_manifest(index_dir)
+    return read_manifest(index_dir)
 
 
 def _recover_interrupted_swap(index_dir: Path) -> None:
-    """A crash between the two renames of `_swap` leaves only the old copy."""
+    """A crash between the two renames of a swap leaves only the old copy."""
     if index_dir.exists() or not index_dir.parent.is_dir():
         return
     olds = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"), key=lambda p: p.stat().st_mtime)
@@ -436,20 +477,23 @@ def _recover_interrupted_swap(index_dir: Path) -> None:
         os.rename(olds[-1], index_dir)
 
 
-# --- reading ---------------------------------------------------------------
-
-
 def _corrupt(index_dir: Path, why: str) -> IndexFormatError:
     return IndexFormatError(f"{index_dir}: index is corrupt ({why}); rebuild it with: rag index PATH... --index {index_dir}")
 
 
-def _read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path) -> dict:
     if not index_dir.is_dir():
         raise IndexFormatError(f"{index_dir}: no index here (build one with: rag index PATH... --index {index_dir})")
     try:
-        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        data = (index_dir / MANIFEST).read_bytes()
     except FileNotFoundError:
         raise IndexFormatError(f"{index_dir}: not an index (no {MANIFEST}); build one with: rag index PATH... --index {index_dir}") from None
+    return _parse_manifest(data, index_dir)
+
+
+def _parse_manifest(data: bytes, index_dir: Path) -> dict:
+    try:
+        manifest = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _corrupt(index_dir, f"{MANIFEST} is not valid JSON") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -459,61 +503,19 @@ def _read_manifest(index_dir: Path) -> dict:
             f"{index_dir}: index format version {manifest.get('format_version')} is not supported "
             f"(this version reads {FORMAT_VERSION}); rebuild it with: rag index PATH... --index {index_dir}"
         )
-    for key, kind in (("model", str), ("dim", int), ("chunker_version", str), ("passages", int), ("documents", dict)):
+    for key, kind in (("model", str), ("dim", int), ("chunker_version", str), ("passages", int), ("documents", dict),
+                      ("files", dict), ("search", dict), ("lexical", list)):
         if not isinstance(manifest.get(key), kind):
             raise _corrupt(index_dir, f"{MANIFEST} lacks a valid '{key}'")
     return manifest
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    return list(_parse_jsonl(_read_bytes(path), path))
-
-
-def _parse_jsonl(data: bytes, path: Path):
-    """The rows, one at a time: a large file is never held as text and rows at once."""
-    import io
-
-    try:
-        for line in io.BytesIO(data):
-            if line.strip():
-                yield json.loads(line)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: hostile nesting
-        raise _corrupt(path.parent, f"{path.name} is not valid JSON lines") from exc
-
-
-def _parse_vectors(data: bytes, path: Path, dim: int) -> np.ndarray:
-    import faiss
-
-    try:
-        flat = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-    except RuntimeError as exc:
-        raise _corrupt(path.parent, f"{path.name} cannot be read") from exc
-    if flat.d != dim:
-        raise _corrupt(path.parent, f"{path.name} has dimension {flat.d}, manifest says {dim}")
-    vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, dim), np.float32)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1)
-    # Embeddings are unit length (a text with no words may embed to zero); anything else is damage.
-    unit_or_zero = np.isclose(norms, 1.0, atol=1e-3) | (norms == 0)
-    if not np.isfinite(vectors).all() or not unit_or_zero.all() or (len(norms) and not norms.any()):
-        raise _corrupt(path.parent, f"{path.name} holds vectors that are not embeddings (zeroed, NaN or scaled)")
-    return vectors
-
-
-def _holds_only(index_dir: Path, doc_ids: set[str]) -> bool:
-    """Whether the directory has no index yet, or one of just these documents."""
-    if not (index_dir / MANIFEST).exists() and not any(index_dir.glob("*.jsonl")):
-        return True
-    try:
-        return set(_read_manifest(index_dir)["documents"]) <= doc_ids
-    except IndexFormatError:
-        return False
-
-
-def _stored_documents(index_dir: Path) -> list[Document]:
+def stored_documents(index_dir: Path) -> list[Document]:
     """Documents kept in an index that can no longer be used as is (say, built
-    with another model), so it can be rebuilt without the original files."""
+    with another model or an older format), so it can be rebuilt without the
+    original files."""
     try:
-        return [Document(r["id"], r["text"], r["title"], r["source"]) for r in _read_jsonl(index_dir / DOCUMENTS)]
-    except (IndexFormatError, KeyError, TypeError):
+        rows = (index_dir / DOCUMENTS).read_bytes().splitlines()
+        return [Document(r["id"], r["text"], r["title"], r["source"]) for r in map(json.loads, filter(None, rows))]
+    except (OSError, ValueError, KeyError, TypeError):
         return []

@@ -62,5 +62,5 @@ def test_someone_elses_unreadable_index_is_reported_not_replaced(default_dir, em
     (default_dir / PASSAGES).write_text("{not json\n", encoding="utf-8")
     before = {str(p): p.read_bytes() for p in default_dir.rglob("*") if p.is_file()}
     with pytest.raises(rag.IndexFormatError, match="default-index: index is corrupt"):
-        rag.store.default_index()
+        rag.indexing.default_index()
     assert {str(p): p.read_bytes() for p in default_dir.rglob("*") if p.is_file()} == before

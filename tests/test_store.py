@@ -35,11 +35,18 @@ def open_with(path, embedder):
     return open_index(path, model=embedder.name)
 
 
+def open_and_read(path, embedder):
+    """Open an index and retrieve from it: rows are checked when they are read."""
+    index = open_with(path, embedder)
+    index.derived["embedder"] = embedder
+    return rag.retrieve("When does the ferry start?", k=50, index=index)
+
+
 def test_round_trip_keeps_documents_passages_and_vectors(tmp_path, hashing):
     built = build_index(DOCS, tmp_path / "ix", embedder=hashing)
     opened = open_with(tmp_path / "ix", hashing)
     assert opened.documents == built.documents
-    assert opened.passages == built.passages
+    assert list(opened.passages) == list(built.passages)
     np.testing.assert_array_equal(opened.vectors, built.vectors)
     assert [(p.doc_id, p.start, p.end, p.speaker) for p in opened.passages] == [
         ("a", 0, 27, None), ("a", 28, 54, "Ross"), ("b", 0, 55, None),  # short sentences of b join up
@@ -50,12 +57,17 @@ def test_round_trip_keeps_documents_passages_and_vectors(tmp_path, hashing):
 def test_files_are_readable_without_the_library(tmp_path, hashing):
     build_index(DOCS, tmp_path / "ix", embedder=hashing)
     manifest = json.loads((tmp_path / "ix" / MANIFEST).read_text())
-    assert manifest["format"] == "rag-index" and manifest["format_version"] == 1
+    assert manifest["format"] == "rag-index" and manifest["format_version"] == 2
     assert manifest["model"] == "hashing-32" and manifest["dim"] == 32 and manifest["passages"] == 3
     assert set(manifest["documents"]) == {"a", "b"}
     first = json.loads((tmp_path / "ix" / PASSAGES).read_text().splitlines()[1])
     assert first["text"] == "Mr Ross said the dam held." and first["speaker"] == "Ross"
     assert not list(tmp_path.glob(".ix.*")), "no temporary directories left behind"
+    assert manifest["search"] == {"kind": "flat", "codes": "fp16"}
+    starts = np.load(tmp_path / "ix" / "passages.rows.npy")
+    assert (tmp_path / "ix" / PASSAGES).read_bytes()[starts[1]:starts[2]].decode().startswith('{"doc_id": "a", "start": 28')
+    assert np.load(tmp_path / "ix" / "documents.rows.npy")[:, 1].tolist() == [0, 2, 3]  # each document's first passage
+    assert json.loads((tmp_path / "ix" / "people.json").read_text())["speakers"] == {"Ross": [1]}
 
 
 def test_rebuild_embeds_only_new_or_changed_documents_and_drops_removed(tmp_path, monkeypatch):
@@ -100,18 +112,19 @@ def test_interrupted_swap_is_recovered_on_open(tmp_path, hashing):
     [
         (lambda d: (d / MANIFEST).write_text("{not json"), "manifest.json is not valid JSON"),
         (lambda d: (d / MANIFEST).write_text('{"format": "other"}'), "not a rag index manifest"),
-        (lambda d: (d / PASSAGES).write_text((d / PASSAGES).read_text()[:-40]), "not valid JSON lines"),
-        (lambda d: (d / PASSAGES).write_text("\n".join((d / PASSAGES).read_text().splitlines()[:2])), "2 passages and 3 vectors"),
+        (lambda d: (d / PASSAGES).write_text((d / PASSAGES).read_text()[:-40]), "passages.rows.npy does not match passages.jsonl"),
+        (lambda d: (d / PASSAGES).write_text((d / PASSAGES).read_text().replace('"start": 28', '"start":[28')), "passages.jsonl is not valid JSON lines"),
         (lambda d: (d / VECTORS).write_bytes((d / VECTORS).read_bytes()[:100]), "vectors.faiss cannot be read"),
         (lambda d: (d / VECTORS).unlink(), "vectors.faiss is missing"),
+        (lambda d: (d / "people.json").write_text("[]"), "unexpected content"),
     ],
 )
 def test_corrupt_index_is_reported_in_one_line(tmp_path, hashing, damage, message):
     build_index(DOCS, tmp_path / "ix", embedder=hashing)
-    forget_fingerprints(tmp_path / "ix")  # the checks behind them, as for an index written before they were kept
     damage(tmp_path / "ix")
+    refingerprint(tmp_path / "ix")  # as if the manifest were edited to match: the checks behind it still hold
     with pytest.raises(IndexFormatError, match=message) as info:
-        open_with(tmp_path / "ix", hashing)
+        open_and_read(tmp_path / "ix", hashing)
     assert "\n" not in str(info.value) and "rag index" in str(info.value)
 
 
@@ -155,17 +168,21 @@ def test_a_killed_writers_folder_is_removed_by_the_next_write(tmp_path, hashing)
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda ix: (ix / PASSAGES).write_text((ix / PASSAGES).read_text().replace('"start": 0', '"start": "abc"')),
+    (lambda ix: (ix / PASSAGES).write_text((ix / PASSAGES).read_text().replace('"start": 0, "end": 25', '"start":0.0, "end":25')),
      "offsets or text are of the wrong type"),
-    (lambda ix: (ix / PASSAGES).write_text("[" * 100_000 + "]" * 100_000 + "\n"), "passages.jsonl is not valid JSON"),
+    (lambda ix: (ix / PASSAGES).write_text((ix / PASSAGES).read_text().replace('"start": 0', '"start": 1')),
+     "passage offsets do not match document 'd'"),
+    (lambda ix: (ix / "documents.jsonl").write_text((ix / "documents.jsonl").read_text().replace('"id": "d"', '"id": "e"')),
+     "documents.jsonl does not match the manifest"),
+    (lambda ix: (ix / PASSAGES).write_text("[" * 100_000 + "]" * 100_000 + "\n"), "passages.rows.npy does not match"),
     (lambda ix: ((ix / PASSAGES).unlink(), (ix / PASSAGES).mkdir()), "passages.jsonl is a directory"),
 ])
 def test_hand_edited_index_files_are_one_line_errors(tmp_path, hashing, damage, message):
     build_index([Document(id="d", text="The ferry starts in June.")], tmp_path / "ix", embedder=hashing)
-    forget_fingerprints(tmp_path / "ix")
     damage(tmp_path / "ix")
-    with pytest.raises(IndexFormatError, match=message):
-        open_index(tmp_path / "ix", model=hashing.name)
+    refingerprint(tmp_path / "ix")
+    with pytest.raises(IndexFormatError, match=message):  # when opened, or when the row is read
+        open_and_read(tmp_path / "ix", hashing)
 
 
 def test_an_index_path_in_a_symlink_loop_is_a_one_line_error(tmp_path):
@@ -186,21 +203,22 @@ def test_vector_file_is_checked_against_the_manifest(tmp_path, hashing):
 
 
 def test_vectors_that_are_not_embeddings_are_refused_even_with_a_matching_manifest(tmp_path, hashing):
-    import faiss
-
     build_index([Document(id="d", text="The ferry starts in June.")], tmp_path / "ix", embedder=hashing)
-    flat = faiss.IndexFlatIP(hashing.dim)
-    flat.add(np.full((1, hashing.dim), np.nan, dtype=np.float32))
-    faiss.write_index(flat, str(tmp_path / "ix" / VECTORS))
-    forget_fingerprints(tmp_path / "ix")
+    np.save(tmp_path / "ix" / "vectors.npy", np.full((1, hashing.dim), np.nan, dtype=np.float32))
+    refingerprint(tmp_path / "ix")
     with pytest.raises(IndexFormatError, match="not embeddings"):
         open_index(tmp_path / "ix", model=hashing.name)
 
 
-def forget_fingerprints(index_dir):
-    """Drop the files' sizes and hashes from a manifest, as in one written before they were kept."""
-    manifest = json.loads((index_dir / MANIFEST).read_text())
-    del manifest["files"]
+def refingerprint(index_dir):
+    """Record the files' present sizes and hashes in the manifest, as a hand edit might."""
+    from rag.store import fingerprint
+
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text())
+        manifest["files"] = {name: fingerprint(index_dir / name) for name in manifest["files"] if (index_dir / name).is_file()}
+    except (ValueError, TypeError, KeyError):
+        return  # the manifest itself is what was damaged
     (index_dir / MANIFEST).write_text(json.dumps(manifest))
 
 
@@ -256,14 +274,15 @@ def test_the_lexical_index_is_saved_and_read_back_not_rebuilt(tmp_path, hashing,
         "params.index.json", "vocab.index.json"]
     opened = open_with(tmp_path / "ix", hashing)
     assert "bm25" in opened.derived and "lexicon" in opened.derived  # read with the rest, before any question
-    from rag.lexical import build_lexicon
+    from rag.lexical import build_from_terms, build_lexicon, passage_text, terms
 
     computed = build_lexicon(opened.documents.values(), opened.people)
     saved = opened.derived["lexicon"]
     assert saved.forms == computed.forms and saved.names == computed.names and "Ross" in saved.names
     np.testing.assert_allclose(saved.vectors, hashing.encode(saved.forms), atol=1e-6)
     rebuilt = open_with(tmp_path / "ix", hashing)
-    del rebuilt.derived["bm25"]  # as for an index written before BM25 was saved: built on first use
+    rebuilt.derived["bm25"] = build_from_terms([
+        terms(passage_text(p, opened.role_of(p), opened.documents[p.doc_id].title)) or [""] for p in opened.passages])
     for question in QUESTIONS:
         assert lexical_ranking(opened, question) == lexical_ranking(rebuilt, question)
     assert lexical_ranking(opened, "Who said the dam held?")[0][0] == 1  # "Mr Ross said the dam held."
@@ -272,18 +291,13 @@ def test_the_lexical_index_is_saved_and_read_back_not_rebuilt(tmp_path, hashing,
     assert document_frequencies(opened) == document_frequencies(rebuilt)
 
 
-def test_an_index_without_a_saved_lexical_index_still_opens(tmp_path, hashing):
-    import shutil
-
+def test_an_index_of_the_earlier_format_is_refused_in_one_line(tmp_path, hashing):
     build_index(DOCS, tmp_path / "ix", embedder=hashing)
     manifest = json.loads((tmp_path / "ix" / MANIFEST).read_text())
-    for name in manifest.pop("lexical"):  # as an index written before lexical/ existed
-        del manifest["files"][name]
+    manifest["format_version"] = 1
     (tmp_path / "ix" / MANIFEST).write_text(json.dumps(manifest))
-    shutil.rmtree(tmp_path / "ix" / "lexical")
-    opened = open_with(tmp_path / "ix", hashing)
-    assert "bm25" not in opened.derived and "lexicon" not in opened.derived
-    assert lexical_ranking(opened, "Who said the dam held?")[0][0] == 1
+    with pytest.raises(IndexFormatError, match=r"format version 1 is not supported \(this version reads 2\); rebuild it"):
+        open_with(tmp_path / "ix", hashing)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "outside"])

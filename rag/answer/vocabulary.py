@@ -301,12 +301,24 @@ def vectors(index: Index, embedder=None) -> np.ndarray:
     return lex.vectors
 
 
+def _rows_of_terms(index: Index) -> dict[str, list[int]]:
+    """The embedded common words by their one term, built once per index."""
+    if "rows of terms" not in index.derived:
+        lex = lexicon(index)
+        table: dict[str, list[int]] = {}
+        for i, form in enumerate(lex.forms[:MAX_EMBEDDED_WORDS]):
+            if lex.lower[i] and len(found := terms(form)) == 1:
+                table.setdefault(found[0], []).append(i)
+        index.derived["rows of terms"] = table
+    return index.derived["rows of terms"]
+
+
 def synonyms(term: str, index: Index) -> set[str]:
     """Terms of the documents' common words that mean the same as `term` ("soldier" -> "troop")."""
     cache = index.derived.setdefault("synonyms", {})
     if term not in cache:
         lex = lexicon(index)
-        rows = [i for i, f in enumerate(lex.forms[:MAX_EMBEDDED_WORDS]) if lex.lower[i] and terms(f) == [term]]
+        rows = _rows_of_terms(index).get(term, [])
         found: set[str] = set()
         if rows:
             vecs = vectors(index)

@@ -1,0 +1,480 @@
+"""Indexing: documents in, an index directory (see `store`) out.
+
+`build_index` chunks the documents, writing passages to disk as it goes, then
+embeds the passages of new or changed documents in batches of `BATCH` into a
+memory-mapped file, so memory holds the documents, the BM25 build and one
+batch, not a vector per passage. Documents whose text is unchanged since the
+index was last built keep their vectors.
+
+Everything is written into a temporary sibling directory that replaces the old
+index only when complete, so a crash or a failed build leaves the previous
+index as it was. Each batch of embeddings is also saved in a resume folder
+(`.NAME.resume-KEY`, KEY naming the model, the chunker and the documents to
+embed); a build that is killed and started again with the same documents loads
+those batches instead of embedding them again, and the folder is removed once
+the index is in place.
+
+Up to `APPROXIMATE_FROM` passages, a question is compared with every vector
+(FAISS, as 16-bit floats, the best re-scored with the exact ones); beyond, by
+an IVF index with 8-bit codes, whose number of lists probed is chosen at build
+time to find at least `TARGET_RECALL` of the exact 10 nearest neighbours of
+sampled passages.
+
+Left out: concurrent writers (last one wins), embedding on several machines.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from array import array
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import config, lexical
+from .chunking import CHUNKER_VERSION, Passage, Person, chunk, index_text
+from .documents import Document, load_documents, without_surrogates
+from .embedding import Embedder, default_embedder
+from .errors import DocumentError, IndexFormatError
+from .store import (DOCUMENT_ROWS, DOCUMENTS, EXACT_VECTORS, FORMAT, FORMAT_VERSION, MANIFEST, PASSAGE_ROWS, PASSAGES,
+                    PEOPLE, VECTORS, Index, fingerprint, open_index, read_manifest, stored_documents)
+
+log = logging.getLogger("rag")
+
+# Passages embedded (and saved for a resume) at a time.
+BATCH = 4096
+SEARCHES = ("auto", "exact", "approximate")
+# From this many passages "auto" searches approximately: exact search would
+# take over 30 ms a question on two cores.
+APPROXIMATE_FROM = 250_000
+TARGET_RECALL = 0.97
+# A temporary write folder older than this, or whose writer is gone, was left by a killed writer.
+STALE_WRITE_SECONDS = 3600
+
+
+def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False,
+                int8: bool = False, search: str = "auto") -> Index:
+    """Index `sources` (paths or `Document`s) into `index_dir` and return it.
+
+    `int8` embeds with the quantised model: about 3.5 times as fast to build, at a
+    small cost in retrieval quality (see BENCHMARKS.md). `search` is "exact",
+    "approximate" or "auto" (approximate from `APPROXIMATE_FROM` passages).
+
+    If `index_dir` already holds an index built with the same model and chunker,
+    documents whose text is unchanged keep their vectors; documents not among
+    `sources` are dropped.
+    """
+    if search not in SEARCHES:
+        raise ValueError(f"search must be one of {SEARCHES}, not {search!r}")
+    index_dir = Path(index_dir).expanduser()
+    docs = _collect(sources)
+    embedder = embedder or default_embedder(int8=int8)
+    _check_writable_target(index_dir)
+    try:
+        old = open_index(index_dir, model=embedder.name)
+    except IndexFormatError:
+        old = None  # nothing reusable; the directory is replaced below
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_writes(index_dir)
+    tmp = index_dir.with_name(f".{index_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    (tmp / "writer.pid").write_text(str(os.getpid()))
+    try:
+        resume = _Writer(tmp, docs, old, embedder, progress).write(index_dir, search)
+        (tmp / "writer.pid").unlink()
+        _swap(tmp, index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(resume, ignore_errors=True)
+    index = open_index(index_dir, model=embedder.name)
+    index.derived["embedder"] = embedder  # questions (and the lexicon's words) must be embedded by the same model
+    return index
+
+
+def default_index() -> Index:
+    """The index in the default directory, built from the bundled article when it
+    is missing or unreadable, and rebuilt when the model, the chunker or the
+    bundled article changed (with a one-line notice on stderr)."""
+    path = config.default_index_dir()
+    bundled = load_documents([config.BUNDLED_ARTICLE])
+    try:
+        index = open_index(path)
+    except IndexFormatError as exc:
+        reason = "missing" if not (path / MANIFEST).exists() else str(exc).split(": ", 1)[-1].split(";")[0]
+        docs = stored_documents(path)
+        if not docs and not _holds_only(path, {d.id for d in bundled}):
+            raise  # someone's own index that cannot be read: reported, never replaced by the article
+        docs = docs or bundled
+        log.warning("rag: building the index in %s (%s); this takes a few seconds, once", path, reason)
+        return build_index(docs, path)
+    fresh = {d.id: d for d in bundled}
+    stale = [d for d in index.documents.values() if d.id in fresh and d.source == fresh[d.id].source
+             and d.sha256 != fresh[d.id].sha256]
+    if stale:
+        log.warning("rag: the bundled article changed; rebuilding the index in %s", path)
+        return build_index([fresh.get(d.id, d) for d in index.documents.values()], path)
+    return index
+
+
+class _Writer:
+    """One build: the files of an index written into `tmp`."""
+
+    def __init__(self, tmp: Path, docs: list[Document], old: Index | None, embedder: Embedder, progress: bool):
+        self.tmp, self.docs, self.old, self.embedder, self.progress = tmp, docs, old, embedder, progress
+        self.people: dict[str, list[Person]] = {}
+        self.speakers: dict[str, list[int]] = {}
+        self.passage_starts = array("q", [0])
+        self.doc_rows = array("q", [0, 0])  # (line start in documents.jsonl, first passage row) per document
+        self.to_embed = array("q")          # rows whose passages need embedding, in order
+        self.reused: list[tuple[int, range]] = []  # (first new row, old rows) of unchanged documents
+        self.bm25_terms: list[list[str]] = []
+        self.vocabulary: dict[str, str] = {}
+        self.chunked: list[tuple[str, str]] = []  # (id, SHA-256) of the documents whose passages are embedded
+
+    def write(self, index_dir: Path, search: str) -> Path:
+        """Write every file but the manifest's swap; return the resume folder."""
+        self._write_passages()
+        n = len(self.passage_starts) - 1
+        if n == 0:
+            raise DocumentError("nothing to index: the documents contain no sentences")
+        resume = index_dir.with_name(f".{index_dir.name}.resume-{self._resume_key()}")
+        with _VectorFile(self.tmp / EXACT_VECTORS, n, self.embedder.dim) as vectors:
+            for first, rows in self.reused:
+                for start in range(rows.start, rows.stop, 8192):
+                    stop = min(rows.stop, start + 8192)
+                    vectors.write(np.arange(first + start - rows.start, first + stop - rows.start), self.old.vectors[start:stop])
+            self._embed(vectors, resume)
+            approximate = search == "approximate" or (search == "auto" and n >= APPROXIMATE_FROM)
+            search_params = _write_ivf(vectors, self.tmp / VECTORS) if approximate else _write_flat(vectors, self.tmp / VECTORS)
+        self._write_lexical(n)
+        self._write_manifest(n, search_params)
+        return resume
+
+    def _write_passages(self) -> None:
+        docs = self.docs
+        if self.progress and len(docs) > 1:
+            from tqdm import tqdm
+
+            docs = tqdm(docs, desc="reading", unit="doc")
+        old_rows = self.old.rows_by("doc_id") if self.old else {}
+        with open(self.tmp / DOCUMENTS, "wb") as doc_file, open(self.tmp / PASSAGES, "wb") as passage_file:
+            for doc in docs:
+                row = len(self.passage_starts) - 1
+                if doc.id in old_rows and self.old.documents[doc.id].sha256 == doc.sha256:
+                    rows = old_rows[doc.id]
+                    passages = [self.old.passages[r] for r in rows]
+                    people = self.old.people.get(doc.id, [])
+                    self.reused.append((row, rows))
+                else:
+                    chunked = chunk(doc.id, doc.text)
+                    passages, people = chunked.passages, chunked.people
+                    self.chunked.append((doc.id, doc.sha256))
+                    self.to_embed.extend(range(row, row + len(passages)))
+                self.people[doc.id] = people
+                roles = {p.name: p.role for p in people}
+                doc_file.write(_line({"id": doc.id, "title": doc.title, "source": doc.source, "sha256": doc.sha256,
+                                      "people": [asdict(p) for p in people], "text": doc.text}))
+                for p in passages:
+                    if p.speaker:
+                        self.speakers.setdefault(p.speaker, []).append(row)
+                    passage_file.write(_line({"doc_id": p.doc_id, "start": p.start, "end": p.end, "speaker": p.speaker,
+                                              "sentences": [list(s) for s in p.sentences], "text": p.text}))
+                    self.passage_starts.append(passage_file.tell())
+                    found = lexical.passage_terms(p, roles.get(p.speaker or "", ""), doc.title)
+                    # One string per distinct term, not per occurrence: a large corpus has millions.
+                    self.bm25_terms.append([self.vocabulary.setdefault(t, t) for t in found] or [""])
+                    row += 1
+                self.doc_rows.extend((doc_file.tell(), row))
+
+    def _resume_key(self) -> str:
+        """Names what is embedded, batch by batch: the same key, the same batches."""
+        digest = hashlib.sha256(f"{self.embedder.name}\n{CHUNKER_VERSION}\n{BATCH}\n".encode())
+        for doc_id, sha256 in self.chunked:
+            digest.update(f"{doc_id}\0{sha256}\n".encode())
+        return digest.hexdigest()[:16]
+
+    def _embed(self, vectors: "_VectorFile", resume: Path) -> None:
+        todo = np.frombuffer(self.to_embed, dtype=np.int64) if len(self.to_embed) else np.zeros(0, np.int64)
+        if not len(todo):
+            return
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            log.info("embedding %d passages", len(todo))
+            bar = tqdm(total=len(todo), desc="embedding", unit="passage", smoothing=0.1)
+        texts = _PassageTexts(self.tmp / PASSAGES, self.passage_starts, self.people)
+        for number, start in enumerate(range(0, len(todo), BATCH)):
+            rows = todo[start:start + BATCH]
+            saved = resume / f"{number:06d}.npy"
+            batch = _load_batch(saved, len(rows), self.embedder.dim)
+            if batch is None:
+                batch = np.asarray(self.embedder.encode([texts[r] for r in rows]), dtype=np.float32)
+                resume.mkdir(exist_ok=True)
+                _save_atomically(saved, batch)
+            vectors.write(rows, batch)
+            os.utime(self.tmp)  # a live write: not stale to other writers
+            if bar is not None:
+                bar.update(len(rows))
+        if bar is not None:
+            bar.close()
+
+    def _write_lexical(self, n: int) -> None:
+        directory = self.tmp / lexical.DIRECTORY
+        lexical.save(lexical.build_from_terms(self.bm25_terms), directory)
+        self.bm25_terms, self.vocabulary = [], {}
+        words = lexical.build_lexicon(self.docs, self.people)
+        previous = self.old.derived.get("lexicon") if self.old else None
+        lexical.save_lexicon(words, directory, self.embedder, previous, embed=n >= lexical.EMBED_LEXICON_FROM_PASSAGES)
+
+    def _write_manifest(self, n: int, search: dict) -> None:
+        with open(self.tmp / PEOPLE, "w", encoding="utf-8") as f:
+            json.dump({"people": {d: [asdict(p) for p in found] for d, found in self.people.items() if found},
+                       "speakers": self.speakers}, f, ensure_ascii=False)
+        np.save(self.tmp / PASSAGE_ROWS, np.frombuffer(self.passage_starts, dtype=np.int64), allow_pickle=False)
+        np.save(self.tmp / DOCUMENT_ROWS, np.frombuffer(self.doc_rows, dtype=np.int64).reshape(-1, 2), allow_pickle=False)
+        lexical_files = sorted(f"{lexical.DIRECTORY}/{p.name}" for p in (self.tmp / lexical.DIRECTORY).iterdir())
+        names = [DOCUMENTS, DOCUMENT_ROWS, PASSAGES, PASSAGE_ROWS, PEOPLE, VECTORS, EXACT_VECTORS, *lexical_files]
+        manifest = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "model": self.embedder.name, "dim": self.embedder.dim,
+            "chunker_version": CHUNKER_VERSION, "passages": n, "search": search,
+            "documents": {d.id: {"title": d.title, "source": d.source, "sha256": d.sha256} for d in self.docs},
+            "files": {name: fingerprint(self.tmp / name) for name in names},
+            "lexical": lexical_files,
+        }
+        # The manifest is written last: a directory without one is never taken for an index.
+        (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        for name in (*names, MANIFEST):
+            with open(self.tmp / name, "rb") as f:
+                os.fsync(f.fileno())
+
+
+class _PassageTexts:
+    """The text to embed for a row, read back from the passages just written."""
+
+    def __init__(self, path: Path, starts: array, people: dict[str, list[Person]]):
+        self.file, self.starts, self.people = open(path, "rb"), starts, people
+
+    def __getitem__(self, row) -> str:
+        self.file.seek(self.starts[row])
+        r = json.loads(self.file.read(self.starts[row + 1] - self.starts[row]))
+        passage = Passage(r["doc_id"], r["text"], r["start"], r["end"], speaker=r["speaker"])
+        roles = {p.name: p.role for p in self.people.get(passage.doc_id, ())}
+        return index_text(passage, roles.get(passage.speaker or "", ""))
+
+
+def _line(row: dict) -> bytes:
+    return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _load_batch(path: Path, rows: int, dim: int) -> np.ndarray | None:
+    """A batch saved by an earlier, interrupted build, if it is whole."""
+    try:
+        batch = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return batch if batch.dtype == np.float32 and batch.shape == (rows, dim) and np.isfinite(batch).all() else None
+
+
+def _save_atomically(path: Path, array_: np.ndarray) -> None:
+    part = path.with_name(path.name + ".part")
+    with open(part, "wb") as f:
+        np.save(f, array_, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, path)
+
+
+# --- vector search structures ----------------------------------------------
+
+
+class _VectorFile:
+    """`vectors.npy`, written and read through the file rather than a memory
+    map, so that its pages stay in the page cache, not in the build's memory."""
+
+    def __init__(self, path: Path, n: int, dim: int):
+        import io
+
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (n, dim)})
+        self.offset, self.n, self.dim = len(header.getvalue()), n, dim
+        self.file = open(path, "w+b")
+        self.file.write(header.getvalue())
+        self.file.truncate(self.offset + n * dim * 4)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def write(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Put `values` at `rows` (ascending), a run of consecutive rows at a time."""
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        for run in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(rows) != 1) + 1):
+            if len(run):
+                os.pwrite(self.file.fileno(), values[run].tobytes(), self.offset + int(rows[run[0]]) * self.dim * 4)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        data = os.pread(self.file.fileno(), (stop - start) * self.dim * 4, self.offset + start * self.dim * 4)
+        return np.frombuffer(data, dtype=np.float32).reshape(-1, self.dim)
+
+    def rows(self, rows) -> np.ndarray:
+        return np.concatenate([self.read(int(r), int(r) + 1) for r in rows]) if len(rows) else np.zeros((0, self.dim), np.float32)
+
+    def chunks(self, size: int = 8192):
+        for start in range(0, self.n, size):
+            yield start, self.read(start, min(self.n, start + size))
+
+
+def _write_flat(vectors: _VectorFile, path: Path) -> dict:
+    """Every vector compared, as 16-bit floats (half the memory of the vectors,
+    and faster to scan); `Index.nearest` re-scores the best with the exact ones."""
+    import faiss
+
+    flat = faiss.IndexScalarQuantizer(vectors.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    for _, chunk_ in vectors.chunks():
+        flat.add(chunk_)
+    faiss.write_index(flat, str(path))
+    return {"kind": "flat", "codes": "fp16"}
+
+
+def _write_ivf(vectors: _VectorFile, path: Path) -> dict:
+    """An IVF index with 8-bit scalar codes (a quarter of the vectors' size),
+    and the fewest lists to probe that find `TARGET_RECALL` of sampled
+    passages' exact 10 nearest neighbours once re-scored as `Index.nearest` does."""
+    import faiss
+
+    n, dim = vectors.n, vectors.dim
+    lists = max(1, min(int(2 * np.sqrt(n)), n // 39))  # FAISS wants 39 training points a list
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(n, size=min(n, 64 * lists), replace=False))
+    ivf = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit,
+                                        faiss.METRIC_INNER_PRODUCT)
+    ivf.train(vectors.rows(sample))
+    for _, chunk_ in vectors.chunks():
+        ivf.add(chunk_)
+    probe, recall = _choose_probe(ivf, vectors, rng)
+    faiss.write_index(ivf, str(path))
+    return {"kind": "ivf", "codes": "int8", "lists": lists, "probe": probe, "sampled_recall_at_10": round(recall, 4)}
+
+
+def _choose_probe(ivf, vectors: _VectorFile, rng, *, queries: int = 200, k: int = 10, pool: int = 100) -> tuple[int, float]:
+    """The fewest lists to probe, doubling from one, for sampled passages'
+    neighbours (a neighbour tied in score with the exact k-th counts as found)."""
+    import faiss
+
+    n = len(vectors)
+    k = min(k, n - 1)
+    if k < 1:
+        return 1, 1.0
+    rows = np.sort(rng.choice(n, size=min(n, queries), replace=False))
+    q = vectors.rows(rows)
+    best = np.full((len(rows), k + 1), -np.inf, dtype=np.float32)
+    for _, chunk_ in vectors.chunks():  # exact scores, a slice of the vectors at a time
+        best = -np.sort(-np.concatenate([best, q @ chunk_.T], axis=1), axis=1)[:, :k + 1]
+    # A passage is its own nearest neighbour: the k others after it are the ones to find.
+    kth = best[:, k] - 1e-5
+    probe = 1
+    while True:
+        _, found = ivf.search(q, min(pool, n), params=faiss.SearchParametersIVF(nprobe=probe))
+        hits = 0
+        for i, (candidates, own) in enumerate(zip(found, rows)):
+            candidates = np.sort(candidates[(candidates >= 0) & (candidates != own)])
+            scores = -np.sort(-(vectors.rows(candidates) @ q[i]))[:k]
+            hits += int((scores >= kth[i]).sum())
+        recall = hits / (k * len(rows))
+        if recall >= TARGET_RECALL or probe >= ivf.nlist:
+            return probe, recall
+        probe = min(2 * probe, ivf.nlist)
+
+
+# --- files and folders -------------------------------------------------------
+
+
+def _collect(sources) -> list[Document]:
+    if isinstance(sources, (str, os.PathLike, Document)):
+        sources = [sources]
+    sources = list(sources)
+    paths = [s for s in sources if not isinstance(s, Document)]
+    docs = [s for s in sources if isinstance(s, Document)] + (load_documents(paths) if paths else [])
+    docs = [replace(d, text=without_surrogates(d.text), title=without_surrogates(d.title or ""))
+            if isinstance(d.text, str) and isinstance(d.title or "", str) else d for d in docs]
+    if not docs:
+        raise DocumentError("nothing to index: no documents given")
+    seen = set()
+    for doc in docs:
+        if not isinstance(doc.id, str) or not doc.id:
+            raise DocumentError("every document needs a non-empty string id")
+        if doc.id in seen:
+            raise DocumentError(f"two documents have the id '{doc.id}'")
+        if not doc.text.strip():
+            raise DocumentError(f"document '{doc.id}' has no text")
+        seen.add(doc.id)
+    return docs
+
+
+def _check_writable_target(index_dir: Path) -> None:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexFormatError(f"{index_dir}: exists and is not a directory")
+    if index_dir.is_dir() and any(index_dir.iterdir()) and not (index_dir / MANIFEST).exists():
+        raise IndexFormatError(
+            f"{index_dir}: directory is not empty and holds no rag index; choose a new or empty directory"
+        )
+
+
+def _remove_stale_writes(index_dir: Path) -> None:
+    """Remove what writers killed mid-write left behind: folders whose writer
+    process is gone, or untouched for an hour (a live write touches its folder
+    after every batch)."""
+    for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_WRITE_SECONDS or not _writer_alive(stale):
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass  # another writer removed it first
+
+
+def _writer_alive(folder: Path) -> bool:
+    try:
+        pid = int((folder / "writer.pid").read_text())
+    except (OSError, ValueError):
+        return True  # no word of its writer: only its age tells
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    os.rename(target, old)
+    os.rename(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _holds_only(index_dir: Path, doc_ids: set[str]) -> bool:
+    """Whether the directory has no index yet, or one of just these documents."""
+    if not (index_dir / MANIFEST).exists() and not any(index_dir.glob("*.jsonl")):
+        return True
+    try:
+        return set(read_manifest(index_dir)["documents"]) <= doc_ids
+    except IndexFormatError:
+        return False
