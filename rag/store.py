@@ -357,9 +357,9 @@ def _read_vectors(files: dict, manifest: dict, index_dir: Path):
     if search.get("kind") not in kinds or (search["kind"] == "ivf" and not (isinstance(search.get("probe"), int) and search["probe"] >= 1)):
         raise _corrupt(index_dir, f"{MANIFEST} names a search it does not know: {search!r}")
     try:
-        handle = files[VECTORS]
-        handle.seek(0)
-        search_index = faiss.read_index(faiss.PyCallbackIOReader(handle.read, 1 << 20))
+        with files[VECTORS] as handle:
+            handle.seek(0)  # hashed when opened
+            search_index = faiss.read_index(faiss.PyCallbackIOReader(handle.read, 1 << 20))
     except RuntimeError as exc:
         raise _corrupt(index_dir, f"{VECTORS} cannot be read") from exc
     if not isinstance(search_index, kinds[search["kind"]]):
