@@ -40,6 +40,7 @@ from bench.common import machine, write_result  # noqa: E402
 DATA = ROOT.parent / "shared" / "bench"
 WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results"
+QUESTIONS = WORK / "scale-questions.json"
 
 COMMON = r"""
 import json, random, re, resource, sys, time
@@ -84,11 +85,8 @@ def scifact():
             for r in map(json.loads, open(Path(DATA) / "scifact" / "corpus.jsonl", encoding="utf-8"))]
 
 def questions(n):
-    claims = [json.loads(l)["text"] for l in open(Path(DATA) / "scifact" / "queries.jsonl", encoding="utf-8")]
-    squad = json.load(open(Path(DATA) / "squad" / "dev-v1.1.json", encoding="utf-8"))
-    asked = [q["question"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]]
-    rng = random.Random(1)
-    return rng.sample(claims, n // 2) + rng.sample(asked, n - n // 2)
+    # Written by the parent: reading SQuAD's JSON here would count in this process's memory.
+    return json.loads(Path(QUESTIONS).read_text(encoding="utf-8"))[:n]
 """
 
 BUILD = COMMON + r"""
@@ -142,9 +140,21 @@ print(json.dumps({"recall_at_10": found / (k * len(q))}))
 """
 
 
+def write_questions(n: int = 200) -> None:
+    """Half SciFact claims, half SQuAD questions, seeded."""
+    import random
+
+    claims = [json.loads(line)["text"] for line in open(DATA / "scifact" / "queries.jsonl", encoding="utf-8")]
+    squad = json.loads((DATA / "squad" / "dev-v1.1.json").read_text(encoding="utf-8"))
+    asked = [q["question"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]]
+    rng = random.Random(1)
+    picked = [q for pair in zip(rng.sample(claims, n // 2), rng.sample(asked, n // 2)) for q in pair]
+    QUESTIONS.write_text(json.dumps(picked), encoding="utf-8")
+
+
 def child(script: str, *args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    code = f"ROOT = {str(ROOT)!r}\nDATA = {str(DATA)!r}\n" + script
+    code = f"ROOT = {str(ROOT)!r}\nDATA = {str(DATA)!r}\nQUESTIONS = {str(QUESTIONS)!r}\n" + script
     out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, stdout=subprocess.PIPE, text=True)
     if out.returncode:
         raise SystemExit(f"scale: error: a step failed (exit {out.returncode})")
@@ -211,6 +221,7 @@ def main() -> None:
     if not (DATA / "scifact" / "corpus.jsonl").is_file():
         raise SystemExit(f"scale: error: no benchmark data in {DATA}")
     WORK.mkdir(parents=True, exist_ok=True)
+    write_questions()
     sizes = [0] if args.corpus == "scifact" else args.sizes
     previous = RESULTS / "scale.json"
     rows = {}

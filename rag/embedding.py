@@ -88,7 +88,7 @@ class SentenceTransformerEmbedder:
 TOKENIZE_AT_ONCE = 4096
 # Tokens in one model call at most: the attention of 64 texts of 256 tokens
 # alone takes 200 MB, which ONNX Runtime's arena then keeps.
-BATCH_TOKENS = 4096
+BATCH_TOKENS = 1024
 
 
 class OnnxEmbedder:

@@ -61,7 +61,7 @@ _READ_ATTEMPTS = 5
 # Files read a row at a time through their descriptor (see `Vectors`), not mapped.
 _READ_BY_ROW = (DOCUMENTS, PASSAGES, VECTORS, EXACT_VECTORS)
 # Parsed rows kept per opened index: a question's answer touches a few hundred.
-CACHED_ROWS = 8192
+CACHED_ROWS = 2048
 
 
 class Rows(Sequence):

@@ -279,7 +279,7 @@ def test_the_lexical_index_is_saved_and_read_back_not_rebuilt(tmp_path, hashing,
     computed = build_lexicon(opened.documents.values(), opened.people)
     saved = opened.derived["lexicon"]
     assert saved.forms == computed.forms and saved.names == computed.names and "Ross" in saved.names
-    np.testing.assert_allclose(saved.vectors, hashing.encode(saved.forms), atol=1e-6)
+    np.testing.assert_allclose(saved.vectors, hashing.encode(saved.forms), atol=1e-3)  # saved as 16-bit floats
     rebuilt = open_with(tmp_path / "ix", hashing)
     rebuilt.derived["bm25"] = build_from_terms([
         terms(passage_text(p, opened.role_of(p), opened.documents[p.doc_id].title)) or [""] for p in opened.passages])
