@@ -362,6 +362,7 @@ def _write_ivf(vectors: _VectorFile, path: Path) -> dict:
     sample = np.sort(rng.choice(n, size=min(n, 64 * lists), replace=False))
     ivf = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit,
                                         faiss.METRIC_INNER_PRODUCT)
+    ivf.cp.min_points_per_centroid = 1  # a small index forced to IVF trains on what it has, without a warning
     ivf.train(vectors.rows(sample))
     for _, chunk_ in vectors.chunks():
         ivf.add(chunk_)

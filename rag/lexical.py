@@ -236,6 +236,6 @@ def lexicon_from_files(files: dict) -> Lexicon:
     vectors = None
     if LEXICON_VECTORS in files:
         vectors = npy_view(files[LEXICON_VECTORS])
-        if vectors.dtype != np.float16 or len(vectors) != min(len(words["forms"]), MAX_EMBEDDED_WORDS):
+        if vectors.dtype not in (np.float16, np.float32) or len(vectors) != min(len(words["forms"]), MAX_EMBEDDED_WORDS):
             raise ValueError("the lexicon's vectors do not match its words")
     return lexicon_of(words["forms"], words["names"], vectors)
