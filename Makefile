@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench index clean
+.PHONY: install run test bench bench-scale index clean
 
 install: $(STAMP)
 
@@ -32,6 +32,13 @@ bench: install
 	$(BIN)/python bench/squad.py
 	$(BIN)/python bench/scifact.py --int8
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/report.py
+
+# 100k, 300k and 1M passages, and SciFact: about 90 minutes on 2 cores.
+bench-scale: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/scale.py --corpus scifact --fp32
 	$(BIN)/python bench/report.py
 
 # Rebuild the bundled article's index (normally done on first use).

@@ -177,7 +177,10 @@ class Sessions:
 
 
 def loaded_line(index: rag.Index) -> str:
-    titles = "; ".join(f"*{_md(d.title or d.id)}*" for d in index.documents.values())
+    shown = list(index.catalog.items())[:5]  # the manifest's titles: no document is read for this line
+    titles = "; ".join(f"*{_md(d.get('title') or doc_id)}*" for doc_id, d in shown)
+    if len(index.catalog) > len(shown):
+        titles += f" and {len(index.catalog) - len(shown):,} more"
     return f"**Loaded:** {titles} — {len(index.passages)} passages from {len(index.documents)} document(s)."
 
 

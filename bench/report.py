@@ -254,7 +254,7 @@ def main() -> None:
         "# Benchmarks",
         "",
         "Written by `bench/report.py` from `bench/results/*.json`, as the benchmark scripts measured them. "
-        "Reproduce everything with `make bench` (about 20 minutes here).",
+        "Reproduce everything with `make bench` (about 20 minutes here) and `make bench-scale` (about 90).",
         "",
         f"Machine: {m['cpus']} cores ({m['cpu']}), {m['memory_gib']} GiB, no GPU; Python {m['python']}, "
         f"ONNX Runtime {m['onnxruntime']}, FAISS {m['faiss']}; run on {m['date']}. Model: all-MiniLM-L6-v2 "

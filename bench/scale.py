@@ -92,7 +92,6 @@ def questions(n):
 BUILD = COMMON + r"""
 corpus, size, target, int8, search = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", sys.argv[5]
 docs = synthetic(size) if corpus == "synthetic" else scifact()
-made = time.perf_counter()
 start = time.perf_counter()
 index = rag.build_index(docs, target, int8=int8, search=search, progress=True)
 seconds = time.perf_counter() - start
@@ -226,10 +225,10 @@ def main() -> None:
     previous = RESULTS / "scale.json"
     rows = {}
     if previous.is_file():
-        rows = {(r["corpus"], r["size"], r["int8"]): r for r in json.loads(previous.read_text()).get("rows", [])}
+        rows = {(r["corpus"], r["size"], r["int8"], r["approximate"]): r for r in json.loads(previous.read_text()).get("rows", [])}
     for size in sizes:
         row = measure(args.corpus, size, not args.fp32, args.search)
-        rows[(row["corpus"], row["size"], row["int8"])] = row
+        rows[(row["corpus"], row["size"], row["int8"], row["approximate"])] = row
         write_result("scale", {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": list(rows.values())})
     synthetic = [r for r in rows.values() if r["corpus"] == "synthetic" and r["int8"]]
     if len(synthetic) > 1:

@@ -1,8 +1,8 @@
 """Indexing: documents in, an index directory (see `store`) out.
 
 `build_index` chunks the documents, writing passages to disk as it goes, then
-embeds the passages of new or changed documents in batches of `BATCH` into a
-memory-mapped file, so memory holds the documents, the BM25 build and one
+embeds the passages of new or changed documents in batches of `BATCH`, written
+to the vectors' file as they come, so memory holds the documents, the BM25 build and one
 batch, not a vector per passage. Documents whose text is unchanged since the
 index was last built keep their vectors.
 
@@ -10,7 +10,7 @@ Everything is written into a temporary sibling directory that replaces the old
 index only when complete, so a crash or a failed build leaves the previous
 index as it was. Each batch of embeddings is also saved in a resume folder
 (`.NAME.resume-KEY`, KEY naming the model, the chunker and the documents to
-embed); a build that is killed and started again with the same documents loads
+embed; each batch's file names a hash of its texts); a build that is killed and started again with the same documents loads
 those batches instead of embedding them again, and the folder is removed once
 the index is in place.
 
@@ -85,13 +85,14 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     tmp.mkdir()
     (tmp / "writer.pid").write_text(str(os.getpid()))
     try:
-        resume = _Writer(tmp, docs, old, embedder, progress).write(index_dir, search)
+        _Writer(tmp, docs, old, embedder, progress).write(index_dir, search)
         (tmp / "writer.pid").unlink()
         _swap(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(resume, ignore_errors=True)
+    for folder in index_dir.parent.glob(f".{index_dir.name}.resume-*"):
+        shutil.rmtree(folder, ignore_errors=True)  # this build's, and those of builds never resumed
     index = open_index(index_dir, model=embedder.name)
     index.derived["embedder"] = embedder  # questions (and the lexicon's words) must be embedded by the same model
     return index
@@ -114,8 +115,8 @@ def default_index() -> Index:
         log.warning("rag: building the index in %s (%s); this takes a few seconds, once", path, reason)
         return build_index(docs, path)
     fresh = {d.id: d for d in bundled}
-    stale = [d for d in index.documents.values() if d.id in fresh and d.source == fresh[d.id].source
-             and d.sha256 != fresh[d.id].sha256]
+    stale = [doc_id for doc_id, d in index.catalog.items() if doc_id in fresh and d.get("source") == fresh[doc_id].source
+             and d.get("sha256") != fresh[doc_id].sha256]
     if stale:
         log.warning("rag: the bundled article changed; rebuilding the index in %s", path)
         return build_index([fresh.get(d.id, d) for d in index.documents.values()], path)
@@ -137,8 +138,8 @@ class _Writer:
         self.vocabulary: dict[str, str] = {}
         self.chunked: list[tuple[str, str]] = []  # (id, SHA-256) of the documents whose passages are embedded
 
-    def write(self, index_dir: Path, search: str) -> Path:
-        """Write every file but the manifest's swap; return the resume folder."""
+    def write(self, index_dir: Path, search: str) -> None:
+        """Write every file of the index into the temporary folder."""
         self._write_passages()
         n = len(self.passage_starts) - 1
         if n == 0:
@@ -154,7 +155,6 @@ class _Writer:
             search_params = _write_ivf(vectors, self.tmp / VECTORS) if approximate else _write_flat(vectors, self.tmp / VECTORS)
         self._write_lexical(n)
         self._write_manifest(n, search_params)
-        return resume
 
     def _write_passages(self) -> None:
         docs = self.docs
@@ -166,7 +166,7 @@ class _Writer:
         with open(self.tmp / DOCUMENTS, "wb") as doc_file, open(self.tmp / PASSAGES, "wb") as passage_file:
             for doc in docs:
                 row = len(self.passage_starts) - 1
-                if doc.id in old_rows and self.old.documents[doc.id].sha256 == doc.sha256:
+                if doc.id in old_rows and self.old.catalog.get(doc.id, {}).get("sha256") == doc.sha256:
                     rows = old_rows[doc.id]
                     passages = [self.old.passages[r] for r in rows]
                     people = self.old.people.get(doc.id, [])
@@ -212,11 +212,13 @@ class _Writer:
         texts = _PassageTexts(self.tmp / PASSAGES, self.passage_starts, self.people)
         for number, start in enumerate(range(0, len(todo), BATCH)):
             rows = todo[start:start + BATCH]
-            saved = resume / f"{number:06d}.npy"
+            batch_texts = [texts[r] for r in rows]
+            # Named by its texts too: a batch is reused only for exactly these texts.
+            digest = hashlib.sha256("\0".join(batch_texts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+            saved = resume / f"{number:06d}-{digest}.npy"
             batch = _load_batch(saved, len(rows), self.embedder.dim)
             if batch is None:
-                batch = np.asarray(self.embedder.encode([texts[r] for r in rows]), dtype=np.float32)
-                resume.mkdir(exist_ok=True)
+                batch = np.asarray(self.embedder.encode(batch_texts), dtype=np.float32)
                 _save_atomically(saved, batch)
             vectors.write(rows, batch)
             os.utime(self.tmp)  # a live write: not stale to other writers
@@ -224,6 +226,7 @@ class _Writer:
                 bar.update(len(rows))
         if bar is not None:
             bar.close()
+        texts.file.close()
 
     def _write_lexical(self, n: int) -> None:
         directory = self.tmp / lexical.DIRECTORY
@@ -283,12 +286,18 @@ def _load_batch(path: Path, rows: int, dim: int) -> np.ndarray | None:
 
 
 def _save_atomically(path: Path, array_: np.ndarray) -> None:
-    part = path.with_name(path.name + ".part")
-    with open(part, "wb") as f:
-        np.save(f, array_, allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(part, path)
+    """Save a batch for a resume; a build of the same documents running at the
+    same time (or removing the folder when it ends) only costs the saving."""
+    part = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        with open(part, "wb") as f:
+            np.save(f, array_, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(part, path)
+    except FileNotFoundError:
+        pass
 
 
 # --- vector search structures ----------------------------------------------
@@ -324,7 +333,10 @@ class _VectorFile:
         values = np.ascontiguousarray(values, dtype=np.float32)
         for run in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(rows) != 1) + 1):
             if len(run):
-                os.pwrite(self.file.fileno(), values[run].tobytes(), self.offset + int(rows[run[0]]) * self.dim * 4)
+                data, at = memoryview(values[run].tobytes()), self.offset + int(rows[run[0]]) * self.dim * 4
+                while data:  # a short write (a signal, a full disk) writes the rest, or raises
+                    written = os.pwrite(self.file.fileno(), data, at)
+                    data, at = data[written:], at + written
 
     def read(self, start: int, stop: int) -> np.ndarray:
         data = os.pread(self.file.fileno(), (stop - start) * self.dim * 4, self.offset + start * self.dim * 4)
@@ -437,21 +449,22 @@ def _check_writable_target(index_dir: Path) -> None:
 
 def _remove_stale_writes(index_dir: Path) -> None:
     """Remove what writers killed mid-write left behind: folders whose writer
-    process is gone, or untouched for an hour (a live write touches its folder
-    after every batch)."""
+    process is gone, or, when it is not known, untouched for an hour."""
     for stale in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
         try:
-            if time.time() - stale.stat().st_mtime > STALE_WRITE_SECONDS or not _writer_alive(stale):
+            alive = _writer_alive(stale)
+            if alive is False or (alive is None and time.time() - stale.stat().st_mtime > STALE_WRITE_SECONDS):
                 shutil.rmtree(stale, ignore_errors=True)
         except OSError:
             pass  # another writer removed it first
 
 
-def _writer_alive(folder: Path) -> bool:
+def _writer_alive(folder: Path) -> bool | None:
+    """Whether the process that writes `folder` still runs; None when unknown."""
     try:
         pid = int((folder / "writer.pid").read_text())
     except (OSError, ValueError):
-        return True  # no word of its writer: only its age tells
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -223,8 +223,7 @@ def save_lexicon(lex: Lexicon, directory: Path, embedder, previous: Lexicon | No
     (directory / LEXICON).write_text(json.dumps({"forms": lex.forms, "names": lex.names}, ensure_ascii=False),
                                      encoding="utf-8")
     if lex.vectors is not None:
-        # Half the size, and of the memory a process that uses them holds; word similarities need no more.
-        np.save(directory / LEXICON_VECTORS, np.asarray(lex.vectors, dtype=np.float16), allow_pickle=False)
+        np.save(directory / LEXICON_VECTORS, np.asarray(lex.vectors, dtype=np.float32), allow_pickle=False)
 
 
 def lexicon_from_files(files: dict) -> Lexicon:
@@ -236,6 +235,6 @@ def lexicon_from_files(files: dict) -> Lexicon:
     vectors = None
     if LEXICON_VECTORS in files:
         vectors = npy_view(files[LEXICON_VECTORS])
-        if vectors.dtype not in (np.float16, np.float32) or len(vectors) != min(len(words["forms"]), MAX_EMBEDDED_WORDS):
+        if vectors.dtype != np.float32 or len(vectors) != min(len(words["forms"]), MAX_EMBEDDED_WORDS):
             raise ValueError("the lexicon's vectors do not match its words")
     return lexicon_of(words["forms"], words["names"], vectors)

@@ -21,8 +21,9 @@ Opening reads a passage, document or vector only when it is asked for, so a
 process holds the search structures and the rows it used, not the collection. All files are opened through one descriptor of the directory, so a
 reader never mixes two versions of an index that a writer swaps in (writers
 never change a file in place: see `indexing`). Files up to `HASH_UP_TO` bytes are
-checked against their SHA-256 when opened; larger ones against their size, and
-each row is checked when read. No pickle anywhere.
+checked against their SHA-256 when opened, larger ones against their size; a
+passage is checked against its document's text when read, and a sample of the
+vectors when opened. No pickle anywhere.
 
 Left out: concurrent writers (last one wins), indexes on another machine.
 """
@@ -60,16 +61,18 @@ HASH_UP_TO = 64 * 1024 * 1024
 _READ_ATTEMPTS = 5
 # Files read a row at a time through their descriptor (see `Vectors`), not mapped.
 _READ_BY_ROW = (DOCUMENTS, PASSAGES, VECTORS, EXACT_VECTORS)
-# Parsed rows kept per opened index: a question's answer touches a few hundred.
-CACHED_ROWS = 2048
+# Parsed rows kept per opened index: a question's answer touches a few hundred
+# passages; documents can be long, and fewer are kept.
+CACHED_ROWS, CACHED_DOCUMENTS = 2048, 256
 
 
 class Rows(Sequence):
     """The lines of a JSON lines file, each read and parsed when first asked for."""
 
-    def __init__(self, file, starts: np.ndarray, make, where: Path, name: str):
-        self._file, self._starts, self._make, self._where, self._name = file, starts, make, where, name
-        self._row = lru_cache(maxsize=CACHED_ROWS)(self._parse)
+    def __init__(self, file, starts: np.ndarray, make, where: Path, name: str, *, cached: int = CACHED_ROWS):
+        self._file, self._starts, self._where, self._name = file, starts, where, name
+        # A function of its own, not a bound method: no cycle keeps the file open after the index is dropped.
+        self._row = lru_cache(maxsize=cached)(_row_reader(file, starts, make, where, name))
 
     def __len__(self) -> int:
         return len(self._starts) - 1
@@ -84,15 +87,19 @@ class Rows(Sequence):
             raise IndexError(f"row {i} of {len(self)}")
         return self._row(i)
 
-    def _parse(self, i: int):
-        start = int(self._starts[i])
-        line = os.pread(self._file.fileno(), int(self._starts[i + 1]) - start, start)
+
+
+def _row_reader(file, starts: np.ndarray, make, where: Path, name: str):
+    def read(i: int):
+        start = int(starts[i])
+        line = os.pread(file.fileno(), int(starts[i + 1]) - start, start)
         try:
-            return self._make(json.loads(line))
+            return make(json.loads(line))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: hostile nesting
-            raise _corrupt(self._where, f"{self._name} is not valid JSON lines") from exc
+            raise _corrupt(where, f"{name} is not valid JSON lines") from exc
         except (KeyError, TypeError, AttributeError) as exc:
-            raise _corrupt(self._where, f"{self._name} has a row of the wrong shape ({type(exc).__name__}: {exc})") from exc
+            raise _corrupt(where, f"{name} has a row of the wrong shape ({type(exc).__name__}: {exc})") from exc
+    return read
 
 
 class Documents(Mapping):
@@ -107,6 +114,9 @@ class Documents(Mapping):
         if doc.id != doc_id:
             raise _corrupt(self._rows._where, f"{DOCUMENTS} does not match the manifest")
         return doc
+
+    def __contains__(self, doc_id) -> bool:
+        return doc_id in self._row_of
 
     def __iter__(self):
         return iter(self._row_of)
@@ -131,6 +141,7 @@ class Index:
     speakers: dict[str, list[int]] = field(default_factory=dict, repr=False)
     first_rows: np.ndarray | None = field(default=None, repr=False)  # each document's first passage row, and the end
     probe: int = 0                        # IVF lists searched per question (approximate indexes)
+    catalog: dict = field(default_factory=dict, repr=False)  # document id -> title, source, SHA-256 (the manifest's)
     derived: dict = field(default_factory=dict, repr=False)  # structures built on first use
 
     @property
@@ -209,18 +220,21 @@ def open_index(index_dir, *, model: str | None = None) -> Index:
         )
     try:
         return _open(index_dir, manifest, files)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError) as exc:
         raise _corrupt(index_dir, f"unexpected content ({type(exc).__name__}: {exc})") from exc
 
 
 def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
     n, dim, ids = manifest["passages"], manifest["dim"], list(manifest["documents"])
+    if n < 0 or dim < 1:
+        raise _corrupt(index_dir, f"{MANIFEST} has {n} passages of dimension {dim}")
     passage_starts = _rows_array(files[PASSAGE_ROWS], index_dir, PASSAGE_ROWS, n + 1, files[PASSAGES])
     doc_table = _rows_array(files[DOCUMENT_ROWS], index_dir, DOCUMENT_ROWS, (len(ids) + 1, 2), files[DOCUMENTS])
     first_rows = np.asarray(doc_table[:, 1])
     if first_rows[0] != 0 or first_rows[-1] != n or (np.diff(first_rows) < 0).any():
         raise _corrupt(index_dir, f"{DOCUMENT_ROWS} does not match the passages")
-    documents = Documents(ids, Rows(files[DOCUMENTS], np.ascontiguousarray(doc_table[:, 0]), _document, index_dir, DOCUMENTS))
+    documents = Documents(ids, Rows(files[DOCUMENTS], np.ascontiguousarray(doc_table[:, 0]), _document, index_dir, DOCUMENTS,
+                                    cached=CACHED_DOCUMENTS))
 
     def checked_passage(row: dict) -> Passage:
         p = _passage(row)
@@ -233,9 +247,11 @@ def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
     people_file = json.loads(bytes(files[PEOPLE]))
     people = {d: [Person(**p) for p in found] for d, found in people_file["people"].items()}
     speakers = {name: list(map(int, rows)) for name, rows in people_file["speakers"].items()}
+    if any(not 0 <= r < n for rows in speakers.values() for r in rows):
+        raise _corrupt(index_dir, f"{PEOPLE} names passage rows the index does not have")
 
     search_index, vectors, probe = _read_vectors(files, manifest, index_dir)
-    if search_index.d != dim or search_index.ntotal != n or len(vectors) != n:
+    if search_index.d != dim or search_index.ntotal != n or vectors.shape != (n, dim):
         raise _corrupt(index_dir, f"{n} passages, but {VECTORS} holds {search_index.ntotal} vectors of dimension {search_index.d}")
     # Embeddings are unit length (a text with no words may embed to zero); anything else is damage.
     sample = vectors[np.unique(np.linspace(0, n - 1, min(n, 1000)).astype(int))] if n else np.zeros((0, dim), np.float32)
@@ -244,7 +260,7 @@ def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
         raise _corrupt(index_dir, f"{VECTORS} holds vectors that are not embeddings (zeroed, NaN or scaled)")
 
     index = Index(index_dir, manifest["model"], dim, documents, people, passages, vectors, search_index,
-                  speakers, first_rows, probe)
+                  speakers, first_rows, probe, manifest["documents"])
     saved = {name.split("/", 1)[1]: files[name] for name in manifest["lexical"]}
     bm25 = lexical.from_files(saved)
     if bm25.scores["num_docs"] != n:
@@ -294,12 +310,17 @@ def npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
     if not found:
         raise ValueError("not a plain C-ordered array")
     shape = tuple(int(d) for d in found[2].decode().replace(" ", "").split(",") if d)
-    return np.dtype(found[1].decode()), shape, start + size
+    dtype = np.dtype(found[1].decode())
+    if dtype.hasobject or len(shape) > 3:
+        raise ValueError("not a plain array")
+    return dtype, shape, start + size
 
 
 def npy_view(data) -> np.ndarray:
     """A read-only array over the bytes of an `.npy` file (a memory map stays one)."""
     dtype, shape, offset = npy_header(bytes(data[:4096]))
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(data) - offset:
+        raise ValueError("the array's shape does not match its file's size")
     return np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
 
 
@@ -312,9 +333,12 @@ class Vectors:
     def __init__(self, file, index_dir: Path):
         self._fd = file.fileno()
         self._file = file  # keeps the descriptor open
-        dtype, shape, self._offset = npy_header(os.pread(self._fd, 4096, 0))
-        if dtype != np.float32 or len(shape) != 2:
-            raise _corrupt(index_dir, f"{EXACT_VECTORS} is not a float32 matrix")
+        try:
+            dtype, shape, self._offset = npy_header(os.pread(self._fd, 4096, 0))
+        except ValueError as exc:
+            raise _corrupt(index_dir, f"{EXACT_VECTORS} cannot be read ({exc})") from None
+        if dtype != np.float32 or len(shape) != 2 or shape[0] * shape[1] * 4 != os.fstat(self._fd).st_size - self._offset:
+            raise _corrupt(index_dir, f"{EXACT_VECTORS} is not a float32 matrix of its file's size")
         self.shape, self.dtype = shape, dtype
         self._row_bytes = shape[1] * 4
 
@@ -364,7 +388,7 @@ def _read_vectors(files: dict, manifest: dict, index_dir: Path):
         raise _corrupt(index_dir, f"{VECTORS} cannot be read") from exc
     if not isinstance(search_index, kinds[search["kind"]]):
         raise _corrupt(index_dir, f"{VECTORS} is not the {search['kind']} index the manifest says")
-    return search_index, Vectors(files[EXACT_VECTORS], index_dir), search.get("probe", 0)
+    return search_index, Vectors(files[EXACT_VECTORS], index_dir), search["probe"] if search["kind"] == "ivf" else 0
 
 
 # --- reading the directory --------------------------------------------------
@@ -430,19 +454,25 @@ def _open_at(directory: int, name: str, index_dir: Path):
 
 
 def _map_at(directory: int, name: str, index_dir: Path, recorded, *, mapped: bool = True):
-    """The file, checked against the manifest's record of it (read through
-    the file, so the pages hashed stay in the page cache, not in this
-    process), then memory-mapped (or left open, for FAISS to read)."""
+    """The file, checked against the manifest's record of it: its bytes when
+    it is small enough to hash (they are read anyway), else a memory map, or
+    the open file for the files read a row at a time."""
     f = _open_at(directory, name, index_dir)
     size = os.fstat(f.fileno()).st_size
-    if not isinstance(recorded, dict) or recorded.get("size") != size or (
-            size <= HASH_UP_TO and hashlib.file_digest(f, "sha256").hexdigest() != recorded.get("sha256")):
+    data = f.read() if size <= HASH_UP_TO and mapped else None
+    if data is not None:
+        digest = hashlib.sha256(data).hexdigest()
+    elif size <= HASH_UP_TO:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    else:
+        digest = None  # too large to hash at every opening: its size is checked, and each row when read
+    if not isinstance(recorded, dict) or recorded.get("size") != size or (digest and digest != recorded.get("sha256")):
         f.close()
         raise _corrupt(index_dir, f"{name} is not the file the manifest recorded (changed, truncated or replaced)")
     if not mapped:
-        return f  # closed when the index is collected
+        return f  # closed when the index is dropped
     with f:
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        return data if data is not None else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def fingerprint(path: Path) -> dict:
@@ -461,7 +491,8 @@ def _read_manifest_between_swaps(index_dir: Path) -> dict:
             try:
                 return read_manifest(index_dir)
             except IndexFormatError:
-                if attempt == _READ_ATTEMPTS - 1 or not any(index_dir.parent.glob(f".{index_dir.name}.*-*")):
+                writers = [*index_dir.parent.glob(f".{index_dir.name}.tmp-*"), *index_dir.parent.glob(f".{index_dir.name}.old-*")]
+                if attempt == _READ_ATTEMPTS - 1 or not writers:
                     raise
         time.sleep(0.05 * (attempt + 1))
     _recover_interrupted_swap(index_dir)
@@ -478,6 +509,7 @@ def _recover_interrupted_swap(index_dir: Path) -> None:
 
 
 def _corrupt(index_dir: Path, why: str) -> IndexFormatError:
+    why = " ".join(why.split())  # one line, whatever a damaged file held
     return IndexFormatError(f"{index_dir}: index is corrupt ({why}); rebuild it with: rag index PATH... --index {index_dir}")
 
 

@@ -256,7 +256,7 @@ def _nearest_by_meaning(todo: list[str], index: Index, embedder) -> dict[str, st
     # A word and its bare forms ("affected" -> "affect"): single words embed
     # closest to the same part of speech.
     variants = _embed(todo, index, embedder)
-    sims = similarities(index, np.stack([lex.asked[v] for _, v in variants]))
+    sims = np.stack([lex.asked[v] for _, v in variants]) @ lex.vectors.T
     best_rows: dict[str, np.ndarray] = {}
     for (word, _), row in zip(variants, sims):
         best_rows[word] = row if word not in best_rows else np.maximum(best_rows[word], row)
@@ -293,14 +293,6 @@ def _bare(word: str) -> list[str]:
     return []
 
 
-def similarities(index: Index, queries: np.ndarray) -> np.ndarray:
-    """Cosines of `queries` to every embedded word of the lexicon. A saved
-    lexicon's vectors are 16-bit floats, converted a block at a time."""
-    vecs = vectors(index)
-    return np.concatenate([queries @ np.asarray(vecs[start:start + 4096], dtype=np.float32).T
-                           for start in range(0, len(vecs), 4096)] or [np.zeros((len(queries), 0), np.float32)], axis=1)
-
-
 def vectors(index: Index, embedder=None) -> np.ndarray:
     lex = lexicon(index)
     if lex.vectors is None:
@@ -330,7 +322,7 @@ def synonyms(term: str, index: Index) -> set[str]:
         found: set[str] = set()
         if rows:
             vecs = vectors(index)
-            sims = similarities(index, np.asarray(vecs[rows], dtype=np.float32)).max(axis=0)
+            sims = (vecs[rows] @ vecs.T).max(axis=0)
             for i in np.flatnonzero(sims >= SYNONYM_SIMILARITY):
                 if lex.lower[i]:
                     found.update(terms(lex.forms[i]))
