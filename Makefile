@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# torch first and pinned: the CPU wheel; an unpinned resolve pulls CUDA.
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[app,test]'
+	@# The tests run the optional stores for real too (Milvus Lite).
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[app,test,milvus]'
 	@touch $(STAMP)
 
 run: install

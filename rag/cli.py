@@ -20,6 +20,8 @@ log = logging.getLogger("rag")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "store", None) and args.store[0] != "milvus":
+        parser.error(f"--store: unknown store '{args.store[0]}' (the one there is: --store milvus URI)")
     if not any(isinstance(h, _StderrHandler) for h in log.handlers):
         log.addHandler(_StderrHandler())
         log.setLevel(logging.INFO)
@@ -58,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="embed with the int8 model: about 3.5 times as fast to build, slightly less precise")
     p.add_argument("--search", choices=("auto", "exact", "approximate"), default="auto",
                    help="vector search: exact, approximate (FAISS IVF), or auto: approximate from 250,000 passages")
+    p.add_argument("--store", nargs=2, metavar=("milvus", "URI"),
+                   help="search the passages in Milvus: a file path for Milvus Lite, or http://host:19530 "
+                        "(needs pip install -e '.[milvus]'; MILVUS_TOKEN for a server that asks for one)")
     p.set_defaults(run=_index)
 
     p = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
@@ -88,8 +93,11 @@ def _index(args) -> int:
     from .api import build_index
 
     target = args.index or config.default_index_dir()
-    index = build_index(args.paths, target, progress=sys.stderr.isatty(), int8=args.int8, search=args.search)
+    index = build_index(args.paths, target, progress=sys.stderr.isatty(), int8=args.int8, search=args.search,
+                        milvus=args.store[1] if args.store else None)
     how = f", searched approximately ({index.probe} lists probed)" if index.approximate else ""
+    if index.store:
+        how = f", searched in Milvus at {index.store['uri']} (collection {index.store['collection']})"
     print(f"indexed {len(index.documents)} document(s), {len(index.passages)} passages into {target}{how}")
     return 0
 

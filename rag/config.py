@@ -8,6 +8,8 @@ The library reads these variables and nothing else:
   the bundled all-MiniLM-L6-v2 weights.
 - `RAG_CACHE_DIR`: where the model's one-time ONNX export is kept (default:
   `$XDG_CACHE_HOME/rag` or `~/.cache/rag`).
+- `MILVUS_TOKEN`: sent to a Milvus server that asks for one (`user:password`
+  or an API key), for indexes in Milvus (see `rag.milvus`).
 
 It also forces the Hugging Face libraries offline: a hub download is never what a
 user of this tool wants, and on a machine without network it would hang or fail.
@@ -47,3 +49,7 @@ def cache_dir() -> Path:
 def model_dir_override() -> Path | None:
     env = os.environ.get("RAG_MODEL_DIR")
     return Path(env).expanduser() if env else None
+
+
+def milvus_token() -> str:
+    return os.environ.get("MILVUS_TOKEN", "")

@@ -58,12 +58,15 @@ STALE_WRITE_SECONDS = 3600
 
 
 def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False,
-                int8: bool = False, search: str = "auto") -> Index:
+                int8: bool = False, search: str = "auto", milvus: str | None = None) -> Index:
     """Index `sources` (paths or `Document`s) into `index_dir` and return it.
 
     `int8` embeds with the quantised model: about 3.5 times as fast to build, at a
     small cost in retrieval quality (see BENCHMARKS.md). `search` is "exact",
     "approximate" or "auto" (approximate from `APPROXIMATE_FROM` passages).
+    `milvus`, a Milvus URI (a file path for Milvus Lite), puts the passages'
+    vectors and terms in a new collection there, searched instead of the local
+    FAISS and BM25 indexes (see `rag.milvus`).
 
     If `index_dir` already holds an index built with the same model and chunker,
     documents whose text is unchanged keep their vectors; documents not among
@@ -75,6 +78,10 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     docs = _collect(sources)
     embedder = embedder or default_embedder(int8=int8)
     _check_writable_target(index_dir)
+    if milvus is not None:
+        from . import milvus as milvus_store
+
+        milvus_store.client(milvus)  # a missing extra or a server that is down: said before any work
     try:
         old = open_index(index_dir, model=embedder.name)
     except IndexFormatError:
@@ -84,13 +91,21 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     tmp = index_dir.with_name(f".{index_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     (tmp / "writer.pid").write_text(str(os.getpid()))
+    writer = _Writer(tmp, docs, old, embedder, progress)
     try:
-        _Writer(tmp, docs, old, embedder, progress).write(index_dir, search)
+        writer.write(index_dir, search, milvus)
         (tmp / "writer.pid").unlink()
         _swap(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if writer.store:
+            milvus_store.drop(**writer.store_location())
         raise
+    previous = old.store if old else None
+    if previous and previous.get("kind") == "milvus" and previous != writer.store:
+        from . import milvus as milvus_store
+
+        milvus_store.drop(previous["uri"], previous["collection"])  # readers now open the new one
     for folder in index_dir.parent.glob(f".{index_dir.name}.resume-*"):
         shutil.rmtree(folder, ignore_errors=True)  # this build's, and those of builds never resumed
     index = open_index(index_dir, model=embedder.name)
@@ -137,9 +152,14 @@ class _Writer:
         self.bm25_terms: list[list[str]] = []
         self.vocabulary: dict[str, str] = {}
         self.chunked: list[tuple[str, str]] = []  # (id, SHA-256) of the documents whose passages are embedded
+        self.store: dict | None = None  # where the passages are searched, when not here
 
-    def write(self, index_dir: Path, search: str) -> None:
-        """Write every file of the index into the temporary folder."""
+    def store_location(self) -> dict:
+        return {"uri": self.store["uri"], "collection": self.store["collection"]}
+
+    def write(self, index_dir: Path, search: str, milvus: str | None = None) -> None:
+        """Write every file of the index into the temporary folder (and, with
+        `milvus`, the passages into a new collection there)."""
         self._write_passages()
         n = len(self.passage_starts) - 1
         if n == 0:
@@ -153,6 +173,8 @@ class _Writer:
             self._embed(vectors, resume)
             approximate = search == "approximate" or (search == "auto" and n >= APPROXIMATE_FROM)
             search_params = _write_ivf(vectors, self.tmp / VECTORS) if approximate else _write_flat(vectors, self.tmp / VECTORS)
+            if milvus is not None:
+                self._write_milvus(milvus, index_dir, vectors)
         self._write_lexical(n)
         self._write_manifest(n, search_params)
 
@@ -228,6 +250,20 @@ class _Writer:
             bar.close()
         texts.file.close()
 
+    def _write_milvus(self, uri: str, index_dir: Path, vectors: "_VectorFile") -> None:
+        from . import milvus
+
+        self.store = {"kind": "milvus", "uri": uri, "collection": milvus.new_collection_name(index_dir.name)}
+
+        def rows():
+            with open(self.tmp / PASSAGES, "rb") as f:
+                for start, chunk_ in vectors.chunks():
+                    for i, vector in enumerate(chunk_):
+                        p = json.loads(f.readline())
+                        yield start + i, vector, self.bm25_terms[start + i], p["doc_id"], p["start"], p["end"], p["speaker"]
+
+        milvus.write(uri, self.store["collection"], self.embedder.dim, rows())
+
     def _write_lexical(self, n: int) -> None:
         directory = self.tmp / lexical.DIRECTORY
         lexical.save(lexical.build_from_terms(self.bm25_terms), directory)
@@ -247,6 +283,7 @@ class _Writer:
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "model": self.embedder.name, "dim": self.embedder.dim,
             "chunker_version": CHUNKER_VERSION, "passages": n, "search": search,
+            **({"store": self.store} if self.store else {}),
             "documents": {d.id: {"title": d.title, "source": d.source, "sha256": d.sha256} for d in self.docs},
             "files": {name: fingerprint(self.tmp / name) for name in names},
             "lexical": lexical_files,

@@ -68,6 +68,8 @@ def search(index: Index, question: str, *, n: int = 50, embedder: Embedder | Non
         return []
     if query_vector is None:
         query_vector = (embedder or index.embedder()).encode([question])[0]
+    if index.engine is not None:  # the passages are searched elsewhere (see `milvus`)
+        return index.engine.search(index, question, query_vector, n, mode)
     dense: dict[int, float] = {}
     if mode != "lexical":
         dense_rows, dense_scores = index.nearest(query_vector, n)

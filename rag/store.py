@@ -47,7 +47,7 @@ from . import lexical
 from .chunking import CHUNKER_VERSION, Passage, Person
 from .documents import Document
 from .embedding import Embedder, embedder_for, known_models
-from .errors import IndexFormatError
+from .errors import IndexFormatError, MissingDependencyError
 
 log = logging.getLogger("rag")
 
@@ -142,6 +142,8 @@ class Index:
     first_rows: np.ndarray | None = field(default=None, repr=False)  # each document's first passage row, and the end
     probe: int = 0                        # IVF lists searched per question (approximate indexes)
     catalog: dict = field(default_factory=dict, repr=False)  # document id -> title, source, SHA-256 (the manifest's)
+    store: dict | None = None             # where passages are searched when not here: {"kind": "milvus", "uri", "collection"}
+    engine: object = field(default=None, repr=False)  # its search, in place of the local FAISS and BM25 (see `milvus`)
     derived: dict = field(default_factory=dict, repr=False)  # structures built on first use
 
     @property
@@ -260,7 +262,9 @@ def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
         raise _corrupt(index_dir, f"{VECTORS} holds vectors that are not embeddings (zeroed, NaN or scaled)")
 
     index = Index(index_dir, manifest["model"], dim, documents, people, passages, vectors, search_index,
-                  speakers, first_rows, probe, manifest["documents"])
+                  speakers, first_rows, probe, manifest["documents"], manifest.get("store"))
+    if index.store is not None:
+        index.engine = _engine(index.store, index_dir)
     saved = {name.split("/", 1)[1]: files[name] for name in manifest["lexical"]}
     bm25 = lexical.from_files(saved)
     if bm25.scores["num_docs"] != n:
@@ -268,6 +272,19 @@ def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
     index.derived["bm25"] = bm25
     index.derived["lexicon"] = lexical.lexicon_from_files(saved)
     return index
+
+
+def _engine(store: dict, index_dir: Path):
+    if not isinstance(store, dict) or store.get("kind") != "milvus" or not all(
+            isinstance(store.get(k), str) for k in ("uri", "collection")):
+        raise _corrupt(index_dir, f"{MANIFEST} names a store it does not know: {store!r}")
+    import importlib.util
+
+    from .milvus import MISSING, MilvusSearch
+
+    if importlib.util.find_spec("pymilvus") is None:
+        raise MissingDependencyError(f"{index_dir}: its passages are in Milvus, and {MISSING}")
+    return MilvusSearch(store["uri"], store["collection"])
 
 
 def _passage(r: dict) -> Passage:

@@ -1,0 +1,155 @@
+"""Milvus: an index's passages searched in a Milvus collection.
+
+With `build_index(..., store="milvus:URI")` (`rag index --store milvus URI`),
+each passage's vector and BM25 terms go into a Milvus collection, and
+retrieval runs there: dense inner-product search and BM25 full-text search
+(Milvus's BM25 function over the terms `lexical.terms` makes, so both stores
+rank by the same words), fused by the engine's RRF reranker (k=60, as the
+local store fuses). URI is a file path for embedded Milvus Lite, or
+`http://host:19530` for a Milvus server; `MILVUS_TOKEN` in the environment is
+sent to a server that asks for one (`user:password` or an API key).
+
+The index directory keeps the manifest, which names the URI and the
+collection, and everything else a local index holds (passages, documents,
+vectors, the lexicon): answers read passages there, and retrieval only asks
+Milvus. Each build writes a new collection; the manifest then points to it and
+the previous one is dropped, so readers never see half of a rebuild.
+
+Left out: storing documents in Milvus, sharded or partitioned collections,
+Milvus's own embedding functions.
+"""
+
+import logging
+import re
+import threading
+import uuid
+
+import numpy as np
+
+from . import config
+from .errors import IndexFormatError, MissingDependencyError
+
+log = logging.getLogger("rag")
+
+MISSING = "the Milvus store needs pymilvus and milvus-lite: pip install -e '.[milvus]'"
+INSERT_AT_ONCE = 2048
+# Milvus's BM25 with the parameters bm25s uses (Lucene's variant).
+BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
+MAX_TERMS_CHARS = 65535
+
+_clients: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def client(uri: str):
+    """One client per URI per process (Milvus Lite lets one process open a database)."""
+    try:
+        from pymilvus import MilvusClient
+    except ImportError as exc:
+        raise MissingDependencyError(MISSING) from exc
+    with _lock:
+        if uri not in _clients:
+            try:
+                _clients[uri] = MilvusClient(uri=uri, token=config.milvus_token())
+            except Exception as exc:  # pymilvus raises its own types for a server that is down or a locked file
+                raise IndexFormatError(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {_one_line(exc)})") from None
+        return _clients[uri]
+
+
+def new_collection_name(index_name: str) -> str:
+    return f"rag_{re.sub(r'[^0-9A-Za-z_]', '_', index_name)[:40]}_{uuid.uuid4().hex[:8]}"
+
+
+def terms_text(terms: list[str]) -> str:
+    """Terms as Milvus's standard analyzer splits them back: one word each."""
+    return " ".join(re.sub(r"\W+", "_", t) for t in terms)[:MAX_TERMS_CHARS]
+
+
+def write(uri: str, collection: str, dim: int, rows) -> None:
+    """Create `collection` and insert `rows` of (row, vector, terms, doc_id, start, end, speaker)."""
+    from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+    milvus = client(uri)
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("row", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("terms", DataType.VARCHAR, max_length=MAX_TERMS_CHARS, enable_analyzer=True)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+    schema.add_field("start", DataType.INT64)
+    schema.add_field("end", DataType.INT64)
+    schema.add_field("speaker", DataType.VARCHAR, max_length=1024)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                 input_field_names=["terms"], output_field_names=["sparse"]))
+    indexes = milvus.prepare_index_params()
+    indexes.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    indexes.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
+    milvus.create_collection(collection, schema=schema, index_params=indexes)
+    try:
+        batch = []
+        for row, vector, terms, doc_id, start, end, speaker in rows:
+            batch.append({"row": row, "vector": np.asarray(vector, dtype=np.float32).tolist(), "terms": terms_text(terms) or "_",
+                          "doc_id": doc_id, "start": start, "end": end, "speaker": speaker or ""})
+            if len(batch) == INSERT_AT_ONCE:
+                milvus.insert(collection, batch)
+                batch = []
+        if batch:
+            milvus.insert(collection, batch)
+        milvus.flush(collection)
+        milvus.load_collection(collection)
+    except BaseException:
+        drop(uri, collection)
+        raise
+
+
+def drop(uri: str, collection: str) -> None:
+    try:
+        client(uri).drop_collection(collection)
+    except Exception as exc:  # already gone, or the server is down: the old collection only costs space
+        log.warning("rag: could not drop Milvus collection %s (%s)", collection, _one_line(exc))
+
+
+class MilvusSearch:
+    """Retrieval for an index whose passages are in a Milvus collection."""
+
+    def __init__(self, uri: str, collection: str):
+        self.uri, self.collection = uri, collection
+        self._loaded = False
+
+    def search(self, index, question: str, query_vector: np.ndarray, n: int, mode: str) -> list:
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        from .lexical import terms
+        from .retrieval import RRF_K, Hit
+
+        milvus = client(self.uri)
+        if not self._loaded:  # a reopened Milvus Lite database starts with its collections released
+            milvus.load_collection(self.collection)
+            self._loaded = True
+        words = terms_text(terms(question))
+        dense = AnnSearchRequest([query_vector.tolist()], "vector", {"metric_type": "IP"}, limit=n)
+        lexical = AnnSearchRequest([words], "sparse", {"metric_type": "BM25"}, limit=n)
+        try:
+            if mode == "dense" or (mode == "hybrid" and not words):
+                found = milvus.search(self.collection, data=[query_vector.tolist()], anns_field="vector", limit=n,
+                                      search_params={"metric_type": "IP"})
+            elif mode == "lexical":
+                found = milvus.search(self.collection, data=[words], anns_field="sparse", limit=n,
+                                      search_params={"metric_type": "BM25"}) if words else [[]]
+            else:
+                found = milvus.hybrid_search(self.collection, reqs=[dense, lexical], ranker=RRFRanker(RRF_K), limit=n)
+        except Exception as exc:
+            raise IndexFormatError(f"Milvus at {self.uri} could not search {self.collection} "
+                                   f"({type(exc).__name__}: {_one_line(exc)})") from None
+        rows = [int(h["row"] if "row" in h else h["id"]) for h in found[0]]
+        scores = [float(h["distance"]) for h in found[0]]
+        if mode == "hybrid" and words:
+            fused = scores
+        else:  # one list: its rank, as the local store's RRF would score it
+            fused = [1.0 / (RRF_K + rank + 1) for rank in range(len(rows))]
+        cosines = index.vectors[rows] @ query_vector if rows else []
+        return [Hit(r, s, float(c), 0.0) for r, s, c in zip(rows, fused, cosines)]
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
