@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# torch first and pinned: the CPU wheel; an unpinned resolve pulls CUDA.
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	@# The tests run the optional stores for real too (Milvus Lite).
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[app,test,milvus]'
+	@# The tests run the optional parts for real too (Milvus Lite, a local Ray cluster).
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[app,test,milvus,ray]'
 	@touch $(STAMP)
 
 run: install

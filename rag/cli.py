@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--store", nargs=2, metavar=("milvus", "URI"),
                    help="search the passages in Milvus: a file path for Milvus Lite, or http://host:19530 "
                         "(needs pip install -e '.[milvus]'; MILVUS_TOKEN for a server that asks for one)")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="embed on a Ray cluster: a local one, or the one at ADDRESS (needs pip install -e '.[ray]')")
     p.set_defaults(run=_index)
 
     p = sub.add_parser("ask", help="answer a question with quoted, cited sentences")
@@ -94,7 +96,7 @@ def _index(args) -> int:
 
     target = args.index or config.default_index_dir()
     index = build_index(args.paths, target, progress=sys.stderr.isatty(), int8=args.int8, search=args.search,
-                        milvus=args.store[1] if args.store else None)
+                        milvus=args.store[1] if args.store else None, ray=args.ray)
     how = f", searched approximately ({index.probe} lists probed)" if index.approximate else ""
     if index.store:
         how = f", searched in Milvus at {index.store['uri']} (collection {index.store['collection']})"

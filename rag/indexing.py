@@ -58,7 +58,7 @@ STALE_WRITE_SECONDS = 3600
 
 
 def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False,
-                int8: bool = False, search: str = "auto", milvus: str | None = None) -> Index:
+                int8: bool = False, search: str = "auto", milvus: str | None = None, ray: str | None = None) -> Index:
     """Index `sources` (paths or `Document`s) into `index_dir` and return it.
 
     `int8` embeds with the quantised model: about 3.5 times as fast to build, at a
@@ -66,7 +66,8 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     "approximate" or "auto" (approximate from `APPROXIMATE_FROM` passages).
     `milvus`, a Milvus URI (a file path for Milvus Lite), puts the passages'
     vectors and terms in a new collection there, searched instead of the local
-    FAISS and BM25 indexes (see `rag.milvus`).
+    FAISS and BM25 indexes (see `rag.milvus`). `ray`, "local" or a Ray
+    cluster's address, embeds the passages on that cluster (see `rag.cluster`).
 
     If `index_dir` already holds an index built with the same model and chunker,
     documents whose text is unchanged keep their vectors; documents not among
@@ -76,6 +77,8 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
         raise ValueError(f"search must be one of {SEARCHES}, not {search!r}")
     index_dir = Path(index_dir).expanduser()
     docs = _collect(sources)
+    if ray is not None and embedder is not None:
+        raise ValueError("a build on Ray embeds with the configured model: leave out embedder")
     embedder = embedder or default_embedder(int8=int8)
     _check_writable_target(index_dir)
     if milvus is not None:
@@ -91,16 +94,24 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     tmp = index_dir.with_name(f".{index_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     (tmp / "writer.pid").write_text(str(os.getpid()))
-    writer = _Writer(tmp, docs, old, embedder, progress)
+    cluster = writer = None
     try:
+        if ray is not None:
+            from .cluster import RayEmbedder
+
+            cluster = RayEmbedder(ray, name=embedder.name, dim=embedder.dim, int8=int8)
+        writer = _Writer(tmp, docs, old, cluster or embedder, progress)
         writer.write(index_dir, search, milvus)
         (tmp / "writer.pid").unlink()
         _swap(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if writer.store:
+        if writer is not None and writer.store:
             milvus_store.drop(**writer.store_location())
         raise
+    finally:
+        if cluster is not None:
+            cluster.close()
     previous = old.store if old else None
     if previous and previous.get("kind") == "milvus" and previous != writer.store:
         from . import milvus as milvus_store
