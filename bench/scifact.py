@@ -69,21 +69,27 @@ def main() -> None:
     parser.add_argument("--int8", action="store_true", help="build with the int8 embedder (rag index --int8)")
     parser.add_argument("--search", choices=("exact", "approximate"), default="exact",
                         help="vector search (rag index --search); approximate reuses the exact run's vectors")
+    parser.add_argument("--milvus", action="store_true",
+                        help="search in Milvus Lite (rag index --store milvus); reuses the exact run's vectors")
     args = parser.parse_args()
 
     docs, queries, qrels = load(args.data, args.limit_docs)
     name = "scifact-int8" if args.int8 else "scifact"
     exact_dir = args.work / f"{name}-index"
     name += "-approximate" if args.search == "approximate" else ""
+    name += "-milvus" if args.milvus else ""
     index_dir = args.work / f"{name}-index"
+    milvus = str(args.work / f"{name}.milvus.db") if args.milvus else None
     shutil.rmtree(index_dir, ignore_errors=True)
-    reused = args.search == "approximate" and (exact_dir / "manifest.json").is_file()
+    if milvus:
+        shutil.rmtree(milvus, ignore_errors=True)
+    reused = (args.search == "approximate" or args.milvus) and (exact_dir / "manifest.json").is_file()
     if reused:  # same vectors as the exact run: only the search structure differs
         shutil.copytree(exact_dir, index_dir)
     rag.ask("warm-up", rag.build_index([rag.Document(id="w", text="Warm up the model.")], args.work / "warm", int8=args.int8))
 
     start = time.perf_counter()
-    index = rag.build_index(docs, index_dir, progress=sys.stderr.isatty(), int8=args.int8, search=args.search)
+    index = rag.build_index(docs, index_dir, progress=sys.stderr.isatty(), int8=args.int8, search=args.search, milvus=milvus)
     build_s = time.perf_counter() - start
     print(f"indexed {len(docs)} abstracts, {len(index.passages)} passages in {build_s:.1f} s "
           f"({len(index.passages) / build_s:.0f} passages/s)", file=sys.stderr)
@@ -106,6 +112,7 @@ def main() -> None:
         "dataset": "BEIR SciFact test", "documents": len(docs), "queries": len(queries),
         "passages": len(index.passages), "model": index.model, "retrieval": results,
         "search": json.loads((index_dir / "manifest.json").read_text())["search"], "vectors_reused": reused,
+        "store": "milvus-lite" if milvus else "local",
         "build_seconds": build_s, "passages_per_second": len(index.passages) / build_s,
         "latency": latency, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "machine": machine(),

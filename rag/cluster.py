@@ -1,21 +1,23 @@
 """Cluster: embedding a large collection on a Ray cluster, with Ray Data.
 
 `build_index(..., ray="local")` or `ray="HOST:PORT"` (`rag index --ray
-[ADDRESS]`) sends each batch of passages to a Ray cluster: a local one of this
-machine's CPUs, or the cluster at ADDRESS. Every worker runs the same ONNX
-embedder as a local build (loaded once per actor), so the vectors are the ones
-a local build makes, and they come back in order, to be saved for a resume and
-written as in a local build. Without `ray`, nothing imports Ray.
+[ADDRESS]`) chunks the documents, a group at a time, and embeds each batch of
+passages on a Ray cluster: a local one of this machine's CPUs, or the cluster
+at ADDRESS. Every worker runs the same chunker and the same ONNX embedder as a
+local build (loaded once per actor), so the passages and vectors are the ones
+a local build makes; they come back in order, to be written and saved for a
+resume as in a local build. Without `ray`, nothing imports Ray.
 
 A local cluster is kept to this machine: no dashboard, no usage statistics,
 no token file, bound to 127.0.0.1; the settings below are only defaults, so a
 cluster you run yourself keeps its own.
 
-Left out: reading and chunking documents on the cluster (they are read and
-chunked here, a small share of a build's time), shipping the project to
-workers that do not have it installed (a cluster's runtime environment does).
+Left out: reading files on the cluster (they are read here, and sent to it),
+shipping the project to workers that do not have it installed (a cluster's
+runtime environment does).
 """
 
+import json
 import logging
 import os
 
@@ -70,12 +72,44 @@ class RayEmbedder:
             out[int(item["row"])] = item["vector"]
         return out
 
+    def chunk(self, docs) -> list:
+        """`chunking.chunk` of each document, on the cluster, in order."""
+        import ray.data
+
+        from .chunking import Chunked, Passage, Person
+
+        if not docs:
+            return []
+        items = [{"row": i, "id": d.id, "text": d.text} for i, d in enumerate(docs)]
+        done = ray.data.from_items(items).map_batches(_chunk, batch_size=64, num_cpus=1).take_all()
+        out: list = [None] * len(docs)
+        for item in done:
+            found = json.loads(item["chunked"])
+            out[int(item["row"])] = Chunked([Passage(**p, sentences=tuple(map(tuple, s))) for p, s in found["passages"]],
+                                            [Person(**p) for p in found["people"]])
+        return out
+
     def close(self) -> None:
         """Stop the cluster this embedder started (never one it joined)."""
         if self._started:
             import ray
 
             ray.shutdown()
+
+
+def _chunk(batch: dict) -> dict:
+    """Chunk a batch of documents (as JSON: Ray's blocks hold plain columns)."""
+    from dataclasses import asdict
+
+    from .chunking import chunk
+
+    out = []
+    for doc_id, text in zip(batch["id"], batch["text"]):
+        found = chunk(str(doc_id), str(text))
+        out.append(json.dumps({
+            "passages": [({k: v for k, v in asdict(p).items() if k != "sentences"}, p.sentences) for p in found.passages],
+            "people": [asdict(p) for p in found.people]}))
+    return {"row": batch["row"], "chunked": out}
 
 
 class _Embed:

@@ -48,6 +48,8 @@ log = logging.getLogger("rag")
 
 # Passages embedded (and saved for a resume) at a time.
 BATCH = 4096
+# Documents chunked at a time (all at once on a cluster).
+CHUNK_GROUP = 1024
 SEARCHES = ("auto", "exact", "approximate")
 # From this many passages "auto" searches approximately: exact search would
 # take over 30 ms a question on two cores.
@@ -190,40 +192,55 @@ class _Writer:
         self._write_manifest(n, search_params)
 
     def _write_passages(self) -> None:
-        docs = self.docs
-        if self.progress and len(docs) > 1:
+        bar = None
+        if self.progress and len(self.docs) > 1:
             from tqdm import tqdm
 
-            docs = tqdm(docs, desc="reading", unit="doc")
+            bar = tqdm(total=len(self.docs), desc="reading", unit="doc")
         old_rows = self.old.rows_by("doc_id") if self.old else {}
+
+        def unchanged(doc: Document) -> bool:
+            return doc.id in old_rows and self.old.catalog.get(doc.id, {}).get("sha256") == doc.sha256
+
         with open(self.tmp / DOCUMENTS, "wb") as doc_file, open(self.tmp / PASSAGES, "wb") as passage_file:
-            for doc in docs:
-                row = len(self.passage_starts) - 1
-                if doc.id in old_rows and self.old.catalog.get(doc.id, {}).get("sha256") == doc.sha256:
-                    rows = old_rows[doc.id]
-                    passages = [self.old.passages[r] for r in rows]
-                    people = self.old.people.get(doc.id, [])
-                    self.reused.append((row, rows))
-                else:
-                    chunked = chunk(doc.id, doc.text)
-                    passages, people = chunked.passages, chunked.people
-                    self.chunked.append((doc.id, doc.sha256))
-                    self.to_embed.extend(range(row, row + len(passages)))
-                self.people[doc.id] = people
-                roles = {p.name: p.role for p in people}
-                doc_file.write(_line({"id": doc.id, "title": doc.title, "source": doc.source, "sha256": doc.sha256,
-                                      "people": [asdict(p) for p in people], "text": doc.text}))
-                for p in passages:
-                    if p.speaker:
-                        self.speakers.setdefault(p.speaker, []).append(row)
-                    passage_file.write(_line({"doc_id": p.doc_id, "start": p.start, "end": p.end, "speaker": p.speaker,
-                                              "sentences": [list(s) for s in p.sentences], "text": p.text}))
-                    self.passage_starts.append(passage_file.tell())
-                    found = lexical.passage_terms(p, roles.get(p.speaker or "", ""), doc.title)
-                    # One string per distinct term, not per occurrence: a large corpus has millions.
-                    self.bm25_terms.append([self.vocabulary.setdefault(t, t) for t in found] or [""])
-                    row += 1
-                self.doc_rows.extend((doc_file.tell(), row))
+            for start in range(0, len(self.docs), CHUNK_GROUP):
+                group = self.docs[start:start + CHUNK_GROUP]
+                fresh = [d for d in group if not unchanged(d)]
+                chunking = getattr(self.embedder, "chunk", None)  # a cluster chunks there too (see `cluster`)
+                chunked = dict(zip((d.id for d in fresh), chunking(fresh) if chunking else (chunk(d.id, d.text) for d in fresh)))
+                for doc in group:
+                    self._write_document(doc, chunked.get(doc.id), old_rows, doc_file, passage_file)
+                    if bar is not None:
+                        bar.update(1)
+        if bar is not None:
+            bar.close()
+
+    def _write_document(self, doc: Document, chunked, old_rows, doc_file, passage_file) -> None:
+        row = len(self.passage_starts) - 1
+        if chunked is None:
+            rows = old_rows[doc.id]
+            passages = [self.old.passages[r] for r in rows]
+            people = self.old.people.get(doc.id, [])
+            self.reused.append((row, rows))
+        else:
+            passages, people = chunked.passages, chunked.people
+            self.chunked.append((doc.id, doc.sha256))
+            self.to_embed.extend(range(row, row + len(passages)))
+        self.people[doc.id] = people
+        roles = {p.name: p.role for p in people}
+        doc_file.write(_line({"id": doc.id, "title": doc.title, "source": doc.source, "sha256": doc.sha256,
+                              "people": [asdict(p) for p in people], "text": doc.text}))
+        for p in passages:
+            if p.speaker:
+                self.speakers.setdefault(p.speaker, []).append(row)
+            passage_file.write(_line({"doc_id": p.doc_id, "start": p.start, "end": p.end, "speaker": p.speaker,
+                                      "sentences": [list(s) for s in p.sentences], "text": p.text}))
+            self.passage_starts.append(passage_file.tell())
+            found = lexical.passage_terms(p, roles.get(p.speaker or "", ""), doc.title)
+            # One string per distinct term, not per occurrence: a large corpus has millions.
+            self.bm25_terms.append([self.vocabulary.setdefault(t, t) for t in found] or [""])
+            row += 1
+        self.doc_rows.extend((doc_file.tell(), row))
 
     def _resume_key(self) -> str:
         """Names what is embedded, batch by batch: the same key, the same batches."""

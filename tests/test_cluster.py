@@ -17,7 +17,8 @@ def test_a_build_on_ray_gives_the_local_builds_vectors_and_answers(tmp_path, emb
     sources = [BUNDLED_ARTICLE, DATA / "ferry.txt"]
     on_ray = build_index(sources, tmp_path / "ray", ray="local")
     local = build_index(sources, tmp_path / "local", embedder=embedder)
-    assert list(on_ray.passages) == list(local.passages) and len(on_ray.passages) == 34
+    assert list(on_ray.passages) == list(local.passages) and len(on_ray.passages) == 34  # chunked there the same
+    assert on_ray.people == local.people and on_ray.rows_by("speaker") == local.rows_by("speaker")
     np.testing.assert_allclose(np.asarray(on_ray.vectors), np.asarray(local.vectors), atol=1e-6)
     manifests = [json.loads((tmp_path / d / "manifest.json").read_text()) for d in ("ray", "local")]
     assert manifests[0]["model"] == manifests[1]["model"] == embedder.name
