@@ -187,7 +187,7 @@ class _Writer:
             approximate = search == "approximate" or (search == "auto" and n >= APPROXIMATE_FROM)
             search_params = _write_ivf(vectors, self.tmp / VECTORS) if approximate else _write_flat(vectors, self.tmp / VECTORS)
             if milvus is not None:
-                self._write_milvus(milvus, index_dir, vectors)
+                self._write_milvus(milvus, index_dir, vectors, approximate)
         self._write_lexical(n)
         self._write_manifest(n, search_params)
 
@@ -278,7 +278,7 @@ class _Writer:
             bar.close()
         texts.file.close()
 
-    def _write_milvus(self, uri: str, index_dir: Path, vectors: "_VectorFile") -> None:
+    def _write_milvus(self, uri: str, index_dir: Path, vectors: "_VectorFile", approximate: bool) -> None:
         from . import milvus
 
         self.store = {"kind": "milvus", "uri": uri, "collection": milvus.new_collection_name(index_dir.name)}
@@ -290,7 +290,7 @@ class _Writer:
                         p = json.loads(f.readline())
                         yield start + i, vector, self.bm25_terms[start + i], p["doc_id"], p["start"], p["end"], p["speaker"]
 
-        milvus.write(uri, self.store["collection"], self.embedder.dim, rows())
+        milvus.write(uri, self.store["collection"], self.embedder.dim, rows(), approximate=approximate)
 
     def _write_lexical(self, n: int) -> None:
         directory = self.tmp / lexical.DIRECTORY

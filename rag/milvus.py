@@ -65,8 +65,10 @@ def terms_text(terms: list[str]) -> str:
     return " ".join(re.sub(r"\W+", "_", t) for t in terms)[:MAX_TERMS_CHARS]
 
 
-def write(uri: str, collection: str, dim: int, rows) -> None:
-    """Create `collection` and insert `rows` of (row, vector, terms, doc_id, start, end, speaker)."""
+def write(uri: str, collection: str, dim: int, rows, *, approximate: bool = False) -> None:
+    """Create `collection` and insert `rows` of (row, vector, terms, doc_id,
+    start, end, speaker). Vectors are searched exhaustively, or, `approximate`,
+    by an HNSW graph (as the local index switches to IVF for large collections)."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     milvus = client(uri)
@@ -82,7 +84,10 @@ def write(uri: str, collection: str, dim: int, rows) -> None:
     schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                  input_field_names=["terms"], output_field_names=["sparse"]))
     indexes = milvus.prepare_index_params()
-    indexes.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
+    if approximate:
+        indexes.add_index(field_name="vector", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
+    else:
+        indexes.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
     indexes.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
     milvus.create_collection(collection, schema=schema, index_params=indexes)
     try:
@@ -127,12 +132,13 @@ class MilvusSearch:
             milvus.load_collection(self.collection)
             self._loaded = True
         words = terms_text(terms(question))
-        dense = AnnSearchRequest([query_vector.tolist()], "vector", {"metric_type": "IP"}, limit=n)
+        dense_params = {"metric_type": "IP", "params": {"ef": max(64, 2 * n)}}  # ef: read by HNSW only
+        dense = AnnSearchRequest([query_vector.tolist()], "vector", dense_params, limit=n)
         lexical = AnnSearchRequest([words], "sparse", {"metric_type": "BM25"}, limit=n)
         try:
             if mode == "dense" or (mode == "hybrid" and not words):
                 found = milvus.search(self.collection, data=[query_vector.tolist()], anns_field="vector", limit=n,
-                                      search_params={"metric_type": "IP"})
+                                      search_params=dense_params)
             elif mode == "lexical":
                 found = milvus.search(self.collection, data=[words], anns_field="sparse", limit=n,
                                       search_params={"metric_type": "BM25"}) if words else [[]]

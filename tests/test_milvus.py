@@ -81,6 +81,17 @@ def test_a_rebuild_embeds_only_what_changed_and_switches_collections(tmp_path):
     assert local.store is None and local.engine is None
 
 
+def test_an_approximate_index_searches_an_hnsw_graph_in_milvus(tmp_path, hashing):
+    from rag.milvus import client
+
+    uri = str(tmp_path / "milvus.db")
+    index = build_index(DOCS, tmp_path / "ix", embedder=hashing, milvus=uri, search="approximate")
+    described = client(uri).describe_index(index.store["collection"], "vector")
+    assert described["index_type"] == "HNSW"
+    index.derived["embedder"] = hashing
+    assert rag.retrieve("Who said the dam held?", k=1, index=index)[0].text == "Mr Ross said the dam held."
+
+
 def test_a_missing_extra_is_one_line_saying_what_to_install(tmp_path, monkeypatch, hashing):
     build_index(DOCS, tmp_path / "ix", embedder=hashing, milvus=str(tmp_path / "milvus.db"))
     import importlib.util
