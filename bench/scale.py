@@ -20,7 +20,7 @@ Each step runs in a fresh process, so its peak memory (ru_maxrss) is its own:
    score with the exact 10th counts as found).
 
 Usage: .venv/bin/python bench/scale.py [--sizes 100000 300000 1000000] [--corpus synthetic|scifact] [--fp32]
-Writes bench/results/scale.json (merged by size) and bench/results/scale.png.
+Writes bench/results/scale.json (merged by size; scale-scifact.json for SciFact) and bench/results/scale.png.
 """
 
 import argparse
@@ -216,20 +216,23 @@ def main() -> None:
     parser.add_argument("--corpus", choices=("synthetic", "scifact"), default="synthetic")
     parser.add_argument("--fp32", action="store_true", help="embed with the fp32 model (default: int8, as README advises for large collections)")
     parser.add_argument("--search", choices=("auto", "exact", "approximate"), default="auto")
+    parser.add_argument("--results", default="scale", help="results file name (default scale; scifact writes scale-scifact)")
     args = parser.parse_args()
+    if args.corpus == "scifact" and args.results == "scale":
+        args.results = "scale-scifact"
     if not (DATA / "scifact" / "corpus.jsonl").is_file():
         raise SystemExit(f"scale: error: no benchmark data in {DATA}")
     WORK.mkdir(parents=True, exist_ok=True)
     write_questions()
     sizes = [0] if args.corpus == "scifact" else args.sizes
-    previous = RESULTS / "scale.json"
+    previous = RESULTS / f"{args.results}.json"
     rows = {}
     if previous.is_file():
         rows = {(r["corpus"], r["size"], r["int8"], r["approximate"]): r for r in json.loads(previous.read_text()).get("rows", [])}
     for size in sizes:
         row = measure(args.corpus, size, not args.fp32, args.search)
         rows[(row["corpus"], row["size"], row["int8"], row["approximate"])] = row
-        write_result("scale", {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": list(rows.values())})
+        write_result(args.results, {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": list(rows.values())})
     synthetic = [r for r in rows.values() if r["corpus"] == "synthetic" and r["int8"]]
     if len(synthetic) > 1:
         plot(synthetic, RESULTS / "scale.png")
