@@ -196,14 +196,17 @@ def scale_section(scale: dict | None, scifact: dict | None = None) -> list[str]:
         "of SciFact's abstracts and SQuAD's paragraphs (the first part of one sentence joined to the last part of "
         "another, 10-20 such sentences a document): they cost what real text of that length costs. Recall@10 is "
         "`retrieve`'s dense ranking against exact search over the same vectors, for 200 questions. "
-        "Command: `.venv/bin/python bench/scale.py` (and `--corpus scifact`).",
+        "Command: `.venv/bin/python bench/scale.py` (and `--corpus scifact --fp32`). "
+        + (scale or scifact).get("note", ""),
         "",
         "| collection | passages | embedder | search | build | passages/s | build peak | on disk | open | first answer "
         "| `retrieve` p50 / p99 | `ask` p50 / p99 | open + 100 answers peak | recall@10 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        search = f"IVF, {r['probe']} lists probed" if r["approximate"] else "exact"
+        # Rows measured before `lists` was recorded: the count indexing.py chooses, 2·√n.
+        lists = r.get("lists") or int(2 * r["passages"] ** 0.5)
+        search = f"IVF, {r['probe']} of {lists:,} lists probed" if r["approximate"] else "exact"
         out.append(
             f"| {r['corpus']} | {r['passages']:,} | {'int8' if r['int8'] else 'fp32'} | {search} | {r['build_s'] / 60:.1f} min "
             f"| {r['passages_per_s']:.0f} | {r['build_peak_mb']:,.0f} MB | {r['disk_mb']:,.0f} MB | {r['open_s']:.2f} s "

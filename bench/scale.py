@@ -97,7 +97,8 @@ index = rag.build_index(docs, target, int8=int8, search=search, progress=True)
 seconds = time.perf_counter() - start
 print(json.dumps({"documents": len(docs), "passages": len(index.passages), "build_s": seconds,
                   "passages_per_s": len(index.passages) / seconds, "build_peak_mb": peak_mb(),
-                  "approximate": index.approximate, "probe": index.probe}))
+                  "approximate": index.approximate, "probe": index.probe,
+                  "lists": getattr(index.search_index, "nlist", 0)}))
 """
 
 PROBE = COMMON + r"""
