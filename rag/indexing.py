@@ -42,7 +42,7 @@ from .documents import Document, load_documents, without_surrogates
 from .embedding import Embedder, default_embedder
 from .errors import DocumentError, IndexFormatError
 from .store import (DOCUMENT_ROWS, DOCUMENTS, EXACT_VECTORS, FORMAT, FORMAT_VERSION, MANIFEST, PASSAGE_ROWS, PASSAGES,
-                    PEOPLE, VECTORS, Index, fingerprint, open_index, read_manifest, stored_documents)
+                    PEOPLE, VECTORS, Index, Vectors, fingerprint, open_index, read_manifest, stored_documents)
 
 log = logging.getLogger("rag")
 
@@ -368,51 +368,43 @@ def _save_atomically(path: Path, array_: np.ndarray) -> None:
 # --- vector search structures ----------------------------------------------
 
 
-class _VectorFile:
-    """`vectors.npy`, written and read through the file rather than a memory
-    map, so that its pages stay in the page cache, not in the build's memory."""
+class _VectorFile(Vectors):
+    """`vectors.npy` being written: `store.Vectors` (rows read through the
+    file, not a memory map, so its pages stay in the page cache rather than in
+    the build's memory) that can also put rows."""
 
     def __init__(self, path: Path, n: int, dim: int):
         import io
 
         header = io.BytesIO()
         np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (n, dim)})
-        self.offset, self.n, self.dim = len(header.getvalue()), n, dim
-        self.file = open(path, "w+b")
-        self.file.write(header.getvalue())
-        self.file.truncate(self.offset + n * dim * 4)
+        file = open(path, "w+b")
+        file.write(header.getvalue())
+        file.truncate(len(header.getvalue()) + n * dim * 4)
+        file.flush()
+        super().__init__(file, path.parent)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-
-    def __len__(self) -> int:
-        return self.n
+        self._file.flush()
+        os.fsync(self._fd)
+        self._file.close()
 
     def write(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Put `values` at `rows` (ascending), a run of consecutive rows at a time."""
         values = np.ascontiguousarray(values, dtype=np.float32)
         for run in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(rows) != 1) + 1):
             if len(run):
-                data, at = memoryview(values[run].tobytes()), self.offset + int(rows[run[0]]) * self.dim * 4
+                data, at = memoryview(values[run].tobytes()), self._offset + int(rows[run[0]]) * self._row_bytes
                 while data:  # a short write (a signal, a full disk) writes the rest, or raises
-                    written = os.pwrite(self.file.fileno(), data, at)
+                    written = os.pwrite(self._fd, data, at)
                     data, at = data[written:], at + written
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        data = os.pread(self.file.fileno(), (stop - start) * self.dim * 4, self.offset + start * self.dim * 4)
-        return np.frombuffer(data, dtype=np.float32).reshape(-1, self.dim)
-
-    def rows(self, rows) -> np.ndarray:
-        return np.concatenate([self.read(int(r), int(r) + 1) for r in rows]) if len(rows) else np.zeros((0, self.dim), np.float32)
-
     def chunks(self, size: int = 8192):
-        for start in range(0, self.n, size):
-            yield start, self.read(start, min(self.n, start + size))
+        for start in range(0, len(self), size):
+            yield start, self[start:start + size]
 
 
 def _write_flat(vectors: _VectorFile, path: Path) -> dict:
@@ -420,7 +412,7 @@ def _write_flat(vectors: _VectorFile, path: Path) -> dict:
     and faster to scan); `Index.nearest` re-scores the best with the exact ones."""
     import faiss
 
-    flat = faiss.IndexScalarQuantizer(vectors.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    flat = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
     for _, chunk_ in vectors.chunks():
         flat.add(chunk_)
     faiss.write_index(flat, str(path))
@@ -433,14 +425,14 @@ def _write_ivf(vectors: _VectorFile, path: Path) -> dict:
     passages' exact 10 nearest neighbours once re-scored as `Index.nearest` does."""
     import faiss
 
-    n, dim = vectors.n, vectors.dim
+    n, dim = vectors.shape
     lists = max(1, min(int(2 * np.sqrt(n)), n // 39))  # FAISS wants 39 training points a list
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(n, size=min(n, 64 * lists), replace=False))
     ivf = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit,
                                         faiss.METRIC_INNER_PRODUCT)
     ivf.cp.min_points_per_centroid = 1  # a small index forced to IVF trains on what it has, without a warning
-    ivf.train(vectors.rows(sample))
+    ivf.train(vectors[sample])
     for _, chunk_ in vectors.chunks():
         ivf.add(chunk_)
     probe, recall = _choose_probe(ivf, vectors, rng)
@@ -458,7 +450,7 @@ def _choose_probe(ivf, vectors: _VectorFile, rng, *, queries: int = 200, k: int 
     if k < 1:
         return 1, 1.0
     rows = np.sort(rng.choice(n, size=min(n, queries), replace=False))
-    q = vectors.rows(rows)
+    q = vectors[rows]
     best = np.full((len(rows), k + 1), -np.inf, dtype=np.float32)
     for _, chunk_ in vectors.chunks():  # exact scores, a slice of the vectors at a time
         best = -np.sort(-np.concatenate([best, q @ chunk_.T], axis=1), axis=1)[:, :k + 1]
@@ -470,7 +462,7 @@ def _choose_probe(ivf, vectors: _VectorFile, rng, *, queries: int = 200, k: int 
         hits = 0
         for i, (candidates, own) in enumerate(zip(found, rows)):
             candidates = np.sort(candidates[(candidates >= 0) & (candidates != own)])
-            scores = -np.sort(-(vectors.rows(candidates) @ q[i]))[:k]
+            scores = -np.sort(-(vectors[candidates] @ q[i]))[:k]
             hits += int((scores >= kth[i]).sum())
         recall = hits / (k * len(rows))
         if recall >= TARGET_RECALL or probe >= ivf.nlist:
