@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from .errors import MissingDependencyError, ModelError
+from .errors import MissingDependencyError, ModelError, one_line
 
 MISSING = "embedding on Ray needs Ray Data: pip install -e '.[ray]'"
 # Texts sent to a worker at a time.
@@ -51,7 +51,7 @@ class RayEmbedder:
                          **({"num_cpus": os.cpu_count()} if address == "local" else {}))
             except Exception as exc:  # Ray raises ConnectionError and others for a cluster it cannot reach
                 raise ModelError(f"cannot start or reach the Ray cluster at {address} "
-                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:300]})") from None
+                                 f"({type(exc).__name__}: {one_line(exc)})") from None
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.execution_options.preserve_order = True

@@ -32,3 +32,8 @@ class ModelError(RagError):
 
 class MissingDependencyError(RagError):
     """An optional dependency is not installed; the message says how to install it."""
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """A library's exception text as one short line, to quote in a message of ours."""
+    return " ".join(str(exc).split())[:limit]

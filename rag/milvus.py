@@ -27,7 +27,7 @@ import uuid
 import numpy as np
 
 from . import config
-from .errors import IndexFormatError, MissingDependencyError
+from .errors import IndexFormatError, MissingDependencyError, one_line
 
 log = logging.getLogger("rag")
 
@@ -52,7 +52,7 @@ def client(uri: str):
             try:
                 _clients[uri] = MilvusClient(uri=uri, token=config.milvus_token())
             except Exception as exc:  # pymilvus raises its own types for a server that is down or a locked file
-                raise IndexFormatError(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {_one_line(exc)})") from None
+                raise IndexFormatError(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {one_line(exc)})") from None
         return _clients[uri]
 
 
@@ -111,7 +111,7 @@ def drop(uri: str, collection: str) -> None:
     try:
         client(uri).drop_collection(collection)
     except Exception as exc:  # already gone, or the server is down: the old collection only costs space
-        log.warning("rag: could not drop Milvus collection %s (%s)", collection, _one_line(exc))
+        log.warning("rag: could not drop Milvus collection %s (%s)", collection, one_line(exc))
 
 
 class MilvusSearch:
@@ -146,7 +146,7 @@ class MilvusSearch:
                 found = milvus.hybrid_search(self.collection, reqs=[dense, lexical], ranker=RRFRanker(RRF_K), limit=n)
         except Exception as exc:
             raise IndexFormatError(f"Milvus at {self.uri} could not search {self.collection} "
-                                   f"({type(exc).__name__}: {_one_line(exc)})") from None
+                                   f"({type(exc).__name__}: {one_line(exc)})") from None
         rows = [int(h["row"] if "row" in h else h["id"]) for h in found[0]]
         scores = [float(h["distance"]) for h in found[0]]
         if mode == "hybrid" and words:
@@ -155,7 +155,3 @@ class MilvusSearch:
             fused = [1.0 / (RRF_K + rank + 1) for rank in range(len(rows))]
         cosines = index.vectors[rows] @ query_vector if rows else []
         return [Hit(r, s, float(c), 0.0) for r, s, c in zip(rows, fused, cosines)]
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
