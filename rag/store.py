@@ -70,7 +70,7 @@ class Rows(Sequence):
     """The lines of a JSON lines file, each read and parsed when first asked for."""
 
     def __init__(self, file, starts: np.ndarray, make, where: Path, name: str, *, cached: int = CACHED_ROWS):
-        self._file, self._starts, self._where, self._name = file, starts, where, name
+        self._starts, self._where = starts, where
         # A function of its own, not a bound method: no cycle keeps the file open after the index is dropped.
         self._row = lru_cache(maxsize=cached)(_row_reader(file, starts, make, where, name))
 
@@ -86,7 +86,6 @@ class Rows(Sequence):
         if not 0 <= i < len(self):
             raise IndexError(f"row {i} of {len(self)}")
         return self._row(i)
-
 
 
 def _row_reader(file, starts: np.ndarray, make, where: Path, name: str):
