@@ -13,7 +13,7 @@ An index is a directory you can open and read:
 - `people.json`: the people of each document and the rows each speaker says;
 - `vectors.npy`: the embeddings, row i for passage line i (float32);
 - `vectors.faiss`: the FAISS index that proposes the nearest rows for the
-  exact vectors to re-score: every vector compared as 16-bit floats, or, for
+  exact vectors to re-score: every vector compared as 8-bit codes, or, for
   large indexes, an IVF index with 8-bit codes that compares a few lists;
 - `lexical/`: the BM25 index and the documents' lexicon (see `lexical`).
 

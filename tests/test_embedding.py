@@ -31,6 +31,9 @@ def test_export_is_cached_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
     first = OnnxEmbedder(bundled_model_dir())
     [exported] = list(tmp_path.glob("onnx/*/model.onnx"))
+    # The weights are in a file of their own, which ONNX Runtime maps rather than copies.
+    [weights] = list(exported.parent.glob(".model.onnx.*.data"))
+    assert exported.stat().st_size < 1_000_000 < 80_000_000 < weights.stat().st_size
     stamp = exported.stat().st_mtime_ns
     second = OnnxEmbedder(bundled_model_dir())
     assert exported.stat().st_mtime_ns == stamp

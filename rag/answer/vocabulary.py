@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..lexical import MAX_EMBEDDED_WORDS, TOKEN as _TOKEN, Lexicon, lexicon
+from ..lexical import MAX_EMBEDDED_WORDS, TOKEN as _TOKEN, Lexicon, WordVectors, lexicon
 from ..retrieval import fold, in_vocabulary, stopwords, terms
 from ..store import Index
 
@@ -251,23 +251,21 @@ def _by_spelling(word: str, lex: Lexicon, *, common: bool = False) -> str | None
 
 def _nearest_by_meaning(todo: list[str], index: Index, embedder) -> dict[str, str]:
     lex = lexicon(index)
-    if not len(vectors(index, embedder)):
+    table = vectors(index, embedder)
+    if not len(table):
         return {}
     # A word and its bare forms ("affected" -> "affect"): single words embed
-    # closest to the same part of speech.
+    # closest to the same part of speech. The best match of any of them counts.
     variants = _embed(todo, index, embedder)
-    sims = np.stack([lex.asked[v] for _, v in variants]) @ lex.vectors.T
-    best_rows: dict[str, np.ndarray] = {}
-    for (word, _), row in zip(variants, sims):
-        best_rows[word] = row if word not in best_rows else np.maximum(best_rows[word], row)
-    found = {}
-    for word, row in best_rows.items():
-        if word.islower():  # a common word stands for a common word, not a name
-            row = np.where(lex.lower[:len(row)], row, -1.0)
-        best = int(row.argmax())
-        if row[best] >= MEANING_SIMILARITY:
-            found[word] = lex.forms[best]
-    return found
+    best: dict[str, tuple[float, int]] = {}
+    for lower_only in (True, False):  # a common word stands for a common word, not a name
+        asked = [(w, v) for w, v in variants if w.islower() == lower_only]
+        if asked:
+            sims, rows = table.nearest(np.stack([lex.asked[v] for _, v in asked]), lower_only=lower_only)
+            for (word, _), sim, row in zip(asked, sims, rows):
+                if row >= 0 and sim > best.get(word, (-2.0, -1))[0]:
+                    best[word] = (float(sim), int(row))
+    return {word: lex.forms[row] for word, (sim, row) in best.items() if sim >= MEANING_SIMILARITY}
 
 
 def _embed(words: list[str], index: Index, embedder) -> list[tuple[str, str]]:
@@ -293,11 +291,11 @@ def _bare(word: str) -> list[str]:
     return []
 
 
-def vectors(index: Index, embedder=None) -> np.ndarray:
+def vectors(index: Index, embedder=None) -> WordVectors:
     lex = lexicon(index)
     if lex.vectors is None:
         embedder = embedder or index.embedder()
-        lex.vectors = np.asarray(embedder.encode(lex.forms[:MAX_EMBEDDED_WORDS]), dtype=np.float32)
+        lex.vectors = WordVectors(embedder.encode(lex.forms[:MAX_EMBEDDED_WORDS]), lex.lower)
     return lex.vectors
 
 
@@ -321,9 +319,8 @@ def synonyms(term: str, index: Index) -> set[str]:
         rows = _rows_of_terms(index).get(term, [])
         found: set[str] = set()
         if rows:
-            vecs = vectors(index)
-            sims = (vecs[rows] @ vecs.T).max(axis=0)
-            for i in np.flatnonzero(sims >= SYNONYM_SIMILARITY):
+            table = vectors(index)
+            for i in table.within(table.rows(rows), SYNONYM_SIMILARITY):
                 if lex.lower[i]:
                     found.update(terms(lex.forms[i]))
         cache[term] = found - {term}
