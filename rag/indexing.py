@@ -283,12 +283,15 @@ class _Writer:
 
         self.store = {"kind": "milvus", "uri": uri, "collection": milvus.new_collection_name(index_dir.name)}
 
+        titles = {d.id: d.title for d in self.docs}
+
         def rows():
             with open(self.tmp / PASSAGES, "rb") as f:
                 for start, chunk_ in vectors.chunks():
                     for i, vector in enumerate(chunk_):
                         p = json.loads(f.readline())
-                        yield start + i, vector, self.bm25_terms[start + i], p["doc_id"], p["start"], p["end"], p["speaker"]
+                        yield milvus.Row(start + i, vector, self.bm25_terms[start + i], p["text"], p["doc_id"],
+                                         titles[p["doc_id"]], p["start"], p["end"], p["speaker"])
 
         milvus.write(uri, self.store["collection"], self.embedder.dim, rows(), approximate=approximate)
 
@@ -417,7 +420,7 @@ def _write_flat(vectors: _VectorFile, path: Path) -> dict:
     n, dim = vectors.shape
     flat = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
-    flat.train(vectors[np.sort(rng.choice(n, size=min(n, 65_536), replace=False))])
+    flat.train(vectors[np.sort(rng.choice(n, size=min(n, 16_384), replace=False))])  # ranges need no more
     for _, chunk_ in vectors.chunks():
         flat.add(chunk_)
     faiss.write_index(flat, str(path))

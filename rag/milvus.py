@@ -1,8 +1,8 @@
 """Milvus: an index's passages searched in a Milvus collection.
 
-With `build_index(..., store="milvus:URI")` (`rag index --store milvus URI`),
-each passage's vector and BM25 terms go into a Milvus collection, and
-retrieval runs there: dense inner-product search and BM25 full-text search
+With `build_index(..., milvus=URI)` (`rag index --store milvus URI`), each
+passage goes into a Milvus collection (`Row`: its vector, BM25 terms, text,
+document id and title, offsets and speaker), and retrieval runs there: dense inner-product search and BM25 full-text search
 (Milvus's BM25 function over the terms `lexical.terms` makes, so both stores
 rank by the same words), fused by the engine's RRF reranker (k=60, as the
 local store fuses). URI is a file path for embedded Milvus Lite, or
@@ -23,6 +23,7 @@ import logging
 import re
 import threading
 import uuid
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
@@ -35,7 +36,7 @@ MISSING = "the Milvus store needs pymilvus and milvus-lite: pip install -e '.[mi
 INSERT_AT_ONCE = 2048
 # Milvus's BM25 with the parameters bm25s uses (Lucene's variant).
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
-MAX_TERMS_CHARS = 65535
+MAX_VARCHAR = 65535  # bytes of UTF-8
 
 _clients: dict[str, object] = {}
 _lock = threading.Lock()
@@ -49,9 +50,16 @@ def client(uri: str):
         raise MissingDependencyError(MISSING) from exc
     with _lock:
         if uri not in _clients:
+            # Milvus Lite logs a traceback when it cannot open its database
+            # (another process has it); the one-line error below says so.
+            logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
             try:
                 _clients[uri] = MilvusClient(uri=uri, token=config.milvus_token())
             except Exception as exc:  # pymilvus raises its own types for a server that is down or a locked file
+                if not re.match(r"\w+://", uri):
+                    raise IndexFormatError(
+                        f"cannot open the Milvus Lite database {uri}: Milvus Lite lets one process at a time open it, "
+                        "so another process (a chat page, a build) may have it; for several, run a Milvus server") from None
                 raise IndexFormatError(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {one_line(exc)})") from None
         return _clients[uri]
 
@@ -62,22 +70,44 @@ def new_collection_name(index_name: str) -> str:
 
 def terms_text(terms: list[str]) -> str:
     """Terms as Milvus's standard analyzer splits them back: one word each."""
-    return " ".join(re.sub(r"\W+", "_", t) for t in terms)[:MAX_TERMS_CHARS]
+    return fit(" ".join(re.sub(r"\W+", "_", t) for t in terms), MAX_VARCHAR)
 
 
-def write(uri: str, collection: str, dim: int, rows, *, approximate: bool = False) -> None:
-    """Create `collection` and insert `rows` of (row, vector, terms, doc_id,
-    start, end, speaker). Vectors are searched exhaustively, or, `approximate`,
-    by an HNSW graph (as the local index switches to IVF for large collections)."""
+def fit(text: str, limit: int) -> str:
+    """`text` cut to `limit` bytes of UTF-8, the unit of Milvus's VARCHAR lengths."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+class Row(NamedTuple):
+    """One passage as the collection holds it: what retrieval searches (vector,
+    terms) and what a reader of the collection needs to cite it."""
+
+    row: int
+    vector: np.ndarray
+    terms: list[str]
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    speaker: str | None
+
+
+def write(uri: str, collection: str, dim: int, rows: Iterable[Row], *, approximate: bool = False) -> None:
+    """Create `collection` and insert `rows`. Vectors are searched exhaustively,
+    or, `approximate`, by an HNSW graph (as the local index switches to IVF for
+    large collections)."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     milvus = client(uri)
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("row", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-    schema.add_field("terms", DataType.VARCHAR, max_length=MAX_TERMS_CHARS, enable_analyzer=True)
+    schema.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
     schema.add_field("doc_id", DataType.VARCHAR, max_length=1024)
+    schema.add_field("title", DataType.VARCHAR, max_length=1024)
     schema.add_field("start", DataType.INT64)
     schema.add_field("end", DataType.INT64)
     schema.add_field("speaker", DataType.VARCHAR, max_length=1024)
@@ -92,9 +122,11 @@ def write(uri: str, collection: str, dim: int, rows, *, approximate: bool = Fals
     milvus.create_collection(collection, schema=schema, index_params=indexes)
     try:
         batch = []
-        for row, vector, terms, doc_id, start, end, speaker in rows:
-            batch.append({"row": row, "vector": np.asarray(vector, dtype=np.float32).tolist(), "terms": terms_text(terms) or "_",
-                          "doc_id": doc_id, "start": start, "end": end, "speaker": speaker or ""})
+        for r in rows:
+            batch.append({"row": r.row, "vector": np.asarray(r.vector, dtype=np.float32).tolist(),
+                          "terms": terms_text(r.terms) or "_", "text": fit(r.text, MAX_VARCHAR), "doc_id": r.doc_id,
+                          "title": fit(r.title, 1024), "start": r.start, "end": r.end,
+                          "speaker": fit(r.speaker or "", 1024)})
             if len(batch) == INSERT_AT_ONCE:
                 milvus.insert(collection, batch)
                 batch = []

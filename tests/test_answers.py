@@ -13,6 +13,12 @@ from .conftest import ARTICLE
 DATA = __import__("pathlib").Path(__file__).parent / "data"
 
 
+@pytest.fixture
+def article_index(article_index_on_each_store):
+    """Each test here runs on the local store and on Milvus Lite (see conftest)."""
+    return article_index_on_each_store
+
+
 def quoted_pieces(answer):
     """(citation number, text) for each part of an answer that must be verbatim
     text of that citation: every sentence, less its speaker label and "…"."""
@@ -96,10 +102,10 @@ def test_follow_up_answers_use_the_right_speaker(article_index):
     assert answer.text.startswith("Speaking later in Parliament, former military chief Lord Stirrup said:")
 
 
-def test_long_sentence_is_cut_to_a_verbatim_window(tmp_path, embedder):
+def test_long_sentence_is_cut_to_a_verbatim_window(tmp_path, embedder, store):
     filler = ", ".join(f"the {w} committee met" for w in ["first", "second", "third", "fourth", "fifth"] * 6)
     text = f"Officials reported that {filler}, and finally the harbour authority approved the new lighthouse in Bergen."
-    index = rag.build_index([Document(id="long", text=text)], tmp_path / "ix", embedder=embedder)
+    index = rag.build_index([Document(id="long", text=text)], tmp_path / "ix", embedder=embedder, **store)
     answer = rag.ask("Who approved the new lighthouse?", index)
     assert len(text) > 600 and len(answer.text) <= 400
     assert "the harbour authority approved the new lighthouse in Bergen." in answer.text
@@ -108,12 +114,12 @@ def test_long_sentence_is_cut_to_a_verbatim_window(tmp_path, embedder):
         assert piece in text
 
 
-def test_own_documents_answer_questions(tmp_path, embedder):
+def test_own_documents_answer_questions(tmp_path, embedder, store):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "harbour.md").write_text(
         "# Harbour news\n\nThe mayor of Tromsø, Kari Nilsen, said the new ferry will carry 240 passengers.\n\n"
         "She added: “It runs on batteries and starts in June.”\n", encoding="utf-8")
-    index = rag.build_index([tmp_path / "docs"], tmp_path / "ix", embedder=embedder)
+    index = rag.build_index([tmp_path / "docs"], tmp_path / "ix", embedder=embedder, **store)
     answer = rag.ask("How many passengers will the ferry carry?", index)
     assert answer.text == "The mayor of Tromsø, Kari Nilsen, said the new ferry will carry 240 passengers. [1]"
     answer = rag.ask("When does the ferry start?", index)
@@ -154,9 +160,9 @@ def test_near_tie_quotes_both_sentences_each_cited(article_index):
     assert [p.speaker for p in answer.citations] == ["John Healey", "Boris Pistorius"]
 
 
-def test_accents_and_acronyms_do_not_make_it_abstain(tmp_path, embedder):
+def test_accents_and_acronyms_do_not_make_it_abstain(tmp_path, embedder, store):
     text = "Tesla was born in Smiljan and went to school in Gospić. The WWI years were hard for the lab."
-    index = rag.build_index([Document(id="t", text=text)], tmp_path / "ix", embedder=embedder)
+    index = rag.build_index([Document(id="t", text=text)], tmp_path / "ix", embedder=embedder, **store)
     answer = rag.ask("Where did Tesla go to school, in Gospic?", index)
     assert answer.text == "Tesla was born in Smiljan and went to school in Gospić. [1]"
     # An unknown acronym may be spelt out in the text: it alone is no reason to abstain.
@@ -166,12 +172,12 @@ def test_accents_and_acronyms_do_not_make_it_abstain(tmp_path, embedder):
     )
 
 
-def test_lone_surrogates_are_replaced_not_a_traceback(tmp_path, embedder, article_index):
+def test_lone_surrogates_are_replaced_not_a_traceback(tmp_path, embedder, store, article_index):
     # Invalid UTF-8 on a command line arrives as lone surrogates; so can a broken JSON string.
     answer = rag.ask("What did Pistorius say about \ud800 international law?", article_index)
     assert answer.citations[0].speaker == "Boris Pistorius"
     assert answer.question == "What did Pistorius say about \ufffd international law?"
     index = rag.build_index([Document(id="s", text="The ferry starts in June.\ud800\n\nIt carries 240 cars.")],
-                            tmp_path / "ix", embedder=embedder)
+                            tmp_path / "ix", embedder=embedder, **store)
     assert index.documents["s"].text == "The ferry starts in June.\ufffd\n\nIt carries 240 cars."
     assert rag.ask("How many cars does it carry?", index).text == "It carries 240 cars. [1]"

@@ -4,11 +4,10 @@ Needs Debian's Chromium (`apt-get install chromium`); `.ci/run` installs it.
 Screenshots go to tests/artifacts/ (ignored by git).
 """
 
+import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import rag
+from tests.processes import free_port, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -31,40 +31,28 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_tmp(tmp_path_factory) -> Path:
     """The server's temporary directory: session indexes and Gradio's upload copies go there."""
     return tmp_path_factory.mktemp("server-tmp")
 
 
+@contextlib.contextmanager
+def app_server(index_dir: Path, tmp: Path, log_name: str = "app.log", extra: list[str] = ()):
+    """A real `app.py` process on `index_dir`; yields its URL once it answers."""
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio")}
+    url = f"http://127.0.0.1:{port}/"
+    with serving([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(index_dir), *extra],
+                 url, ARTIFACTS / log_name, env=env, cwd=ROOT, timeout=120):
+        yield url
+
+
 @pytest.fixture(scope="module")
 def server(article_index, server_tmp):
-    port = free_port()
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "app.log", "w")
-    env = {**os.environ, "TMPDIR": str(server_tmp), "GRADIO_TEMP_DIR": str(server_tmp / "gradio")}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(article_index.path)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"app.py did not start; see {ARTIFACTS / 'app.log'}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with app_server(article_index.path, server_tmp) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -366,3 +354,4 @@ def test_api_returns_what_the_python_api_returns(server, article_index):
     assert refused.status_code == 413
     # A user's mistake is the user's message, not a traceback in the server's log.
     assert "Traceback" not in (ARTIFACTS / "app.log").read_text()
+

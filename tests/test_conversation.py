@@ -5,6 +5,12 @@ from rag.conversation import Turn, understand
 
 
 @pytest.fixture
+def article_index(article_index_on_each_store):
+    """Each test here runs on the local store and on Milvus Lite (see conftest)."""
+    return article_index_on_each_store
+
+
+@pytest.fixture
 def turn(article_index):
     def make(question):
         return Turn(question, rag.ask(question, article_index))

@@ -59,6 +59,16 @@ def test_the_manifest_names_the_collection_and_a_reopened_index_searches_it(milv
     store = manifest["store"]
     assert store["kind"] == "milvus" and store["uri"].endswith("milvus.db") and store["collection"].startswith("rag_index_")
     assert store["collection"] in collections(store["uri"])
+    from rag.milvus import client
+
+    # The collection alone is enough to cite a passage: text, document, title, offsets, speaker.
+    [row] = client(store["uri"]).query(store["collection"], filter="row == 11",
+                                       output_fields=["text", "doc_id", "title", "start", "end", "speaker"])
+    passage = milvus_index.passages[11]
+    assert {k: row[k] for k in ("text", "doc_id", "start", "end")} == {
+        "text": passage.text, "doc_id": passage.doc_id, "start": passage.start, "end": passage.end}
+    assert row["title"] == milvus_index.documents[passage.doc_id].title and row["speaker"] == (passage.speaker or "")
+    assert row["text"] and row["title"]
     reopened = rag.load_index(milvus_index.path)
     assert reopened.store == store
     assert rag.retrieve("What did Pistorius say about international law?", k=1, index=reopened)[0].start == 749
@@ -119,3 +129,26 @@ def test_the_command_line_indexes_into_milvus_and_refuses_other_stores(tmp_path)
     bad = subprocess.run([str(rag_cmd), "index", str(DATA / "ferry.txt"), "--index", str(tmp_path / "ix2"),
                           "--store", "qdrant", "x"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown store 'qdrant'" in bad.stderr
+
+
+def test_the_chat_page_answers_from_a_milvus_index_with_no_other_flag(article_index, tmp_path):
+    import urllib.request
+
+    from tests.test_app import app_server
+
+    # Built by another process: Milvus Lite lets one process at a time open a database.
+    rag_cmd = Path(sys.executable).with_name("rag")
+    built = subprocess.run([str(rag_cmd), "index", str(BUNDLED_ARTICLE), "--index", str(tmp_path / "ix"),
+                            "--store", "milvus", str(tmp_path / "page.db")], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    question = "What did Healey say about the Indo-Pacific?"
+    expected = rag.ask(question, article_index)  # the local store's answer, which Milvus's equals (above)
+    with app_server(tmp_path / "ix", tmp_path, "app-milvus.log") as url:
+        request = urllib.request.Request(f"{url}gradio_api/run/ask", data=json.dumps({"data": [question]}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        assert json.load(urllib.request.urlopen(request, timeout=60))["data"] == [expected.to_json()]
+        # While the page holds the database, another process gets one line, not a traceback.
+        asked = subprocess.run([str(rag_cmd), "ask", question, "--index", str(tmp_path / "ix")], capture_output=True, text=True)
+        assert asked.returncode == 1 and asked.stderr.count("\n") == 1, asked.stderr
+        assert "Milvus Lite lets one process at a time open it" in asked.stderr and "Traceback" not in asked.stderr
+    assert "Indo-Pacific" in expected.text and expected.citations

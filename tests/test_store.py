@@ -31,6 +31,15 @@ class FailingEmbedder(HashingEmbedder):
         raise RuntimeError("power cut")
 
 
+def _collections(store) -> set[str]:
+    """The Milvus collections of a test's database (none for the local store)."""
+    if not store:
+        return set()
+    from rag.milvus import client
+
+    return set(client(store["milvus"]).list_collections())
+
+
 def open_with(path, embedder):
     return open_index(path, model=embedder.name)
 
@@ -42,8 +51,8 @@ def open_and_read(path, embedder):
     return rag.retrieve("When does the ferry start?", k=50, index=index)
 
 
-def test_round_trip_keeps_documents_passages_and_vectors(tmp_path, hashing):
-    built = build_index(DOCS, tmp_path / "ix", embedder=hashing)
+def test_round_trip_keeps_documents_passages_and_vectors(tmp_path, hashing, store):
+    built = build_index(DOCS, tmp_path / "ix", embedder=hashing, **store)
     opened = open_with(tmp_path / "ix", hashing)
     assert opened.documents == built.documents
     assert list(opened.passages) == list(built.passages)
@@ -52,6 +61,9 @@ def test_round_trip_keeps_documents_passages_and_vectors(tmp_path, hashing):
         ("a", 0, 27, None), ("a", 28, 54, "Ross"), ("b", 0, 55, None),  # short sentences of b join up
     ]
     assert opened.documents["b"].title == "" and opened.documents["a"].title == "Flood"
+    assert opened.store == built.store and (opened.engine is None) == (not store)
+    opened.derived["embedder"] = hashing
+    assert [(p.doc_id, p.start) for p in rag.retrieve("Who said the dam held?", k=1, index=opened)] == [("a", 28)]
 
 
 def test_files_are_readable_without_the_library(tmp_path, hashing):
@@ -70,35 +82,40 @@ def test_files_are_readable_without_the_library(tmp_path, hashing):
     assert json.loads((tmp_path / "ix" / "people.json").read_text())["speakers"] == {"Ross": [1]}
 
 
-def test_rebuild_embeds_only_new_or_changed_documents_and_drops_removed(tmp_path, monkeypatch):
+def test_rebuild_embeds_only_new_or_changed_documents_and_drops_removed(tmp_path, monkeypatch, store):
     monkeypatch.setattr(rag.lexical, "EMBED_LEXICON_FROM_PASSAGES", 0)  # as a large index does
     embedder = CountingEmbedder()
-    build_index(DOCS, tmp_path / "ix", embedder=embedder)
+    build_index(DOCS, tmp_path / "ix", embedder=embedder, **store)
     sentences = [t for t in embedder.encoded if t.endswith(".")]  # the rest are the lexicon's words
     assert len(sentences) == 3 and "flooded" in embedder.encoded
     embedder.encoded.clear()
     changed = Document(id="b", text="Grain prices fell in May.")
     new = Document(id="c", text="Ünïcödé text about the café.")
-    index = build_index([DOCS[0], changed, new], tmp_path / "ix", embedder=embedder)
+    index = build_index([DOCS[0], changed, new], tmp_path / "ix", embedder=embedder, **store)
     assert embedder.encoded[:2] == ["Grain prices fell in May.", "Ünïcödé text about the café."]
     assert set(embedder.encoded[2:]) == {"fell", "May", "ünïcödé", "text", "about", "café"}  # only new words, too
     embedder.encoded.clear()
-    index = build_index([changed], tmp_path / "ix", embedder=embedder)
+    index = build_index([changed], tmp_path / "ix", embedder=embedder, **store)
     assert embedder.encoded == []
     monkeypatch.setattr(rag.lexical, "EMBED_LEXICON_FROM_PASSAGES", 5_000)
     build_index([changed], tmp_path / "ix2", embedder=embedder)
     assert embedder.encoded == ["Grain prices fell in May."]  # a small index embeds its words on first use
     assert list(open_with(tmp_path / "ix", embedder).documents) == ["b"] == list(index.documents)
+    index.derived["embedder"] = embedder
+    assert [p.text for p in rag.retrieve("grain prices", k=5, index=index)] == ["Grain prices fell in May."]
+    assert _collections(store) == ({index.store["collection"]} if store else set())  # the older ones dropped
 
 
-def test_failed_build_leaves_previous_index_intact(tmp_path, hashing):
-    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+def test_failed_build_leaves_previous_index_intact(tmp_path, hashing, store):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing, **store)
+    stored = _collections(store)
     before = {str(p): p.read_bytes() for p in (tmp_path / "ix").rglob("*") if p.is_file()}
     failing = FailingEmbedder(dim=32)
     with pytest.raises(RuntimeError, match="power cut"):
-        build_index([Document(id="z", text="New text.")], tmp_path / "ix", embedder=failing)
+        build_index([Document(id="z", text="New text.")], tmp_path / "ix", embedder=failing, **store)
     assert {str(p): p.read_bytes() for p in (tmp_path / "ix").rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ix"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "milvus.db") == ["ix"]
+    assert _collections(store) == stored
 
 
 def test_interrupted_swap_is_recovered_on_open(tmp_path, hashing):
@@ -148,8 +165,8 @@ def test_a_dropped_index_lets_go_of_its_files(tmp_path, hashing):
         gc.enable()
 
 
-def test_index_from_another_model_is_refused(tmp_path, hashing):
-    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+def test_index_from_another_model_is_refused(tmp_path, hashing, store):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing, **store)
     with pytest.raises(IndexFormatError, match="built with model 'hashing-32', but the current model is 'other'"):
         open_index(tmp_path / "ix", model="other")
 

@@ -13,8 +13,14 @@ from rag import Document
 from rag.answer.question import parts, read_question
 from rag.answer.vocabulary import by_meaning, rewrite
 
-from .conftest import ARTICLE
+from .conftest import ARTICLE, STORES, store_options
 from .test_answers import DATA
+
+
+@pytest.fixture
+def article_index(article_index_on_each_store):
+    """Each test here runs on the local store and on Milvus Lite (see conftest)."""
+    return article_index_on_each_store
 
 LAW = ("German defence minister Boris Pistorius said “we are checking the implications with regard to "
        "international law” of the development but “it is a kind of escalation”.")
@@ -162,10 +168,10 @@ def test_direction_of_a_question_counts(article_index):
     assert answer.citations[0].text.startswith("“Russia providing… technical systems and oil and gas")
 
 
-def test_kind_of_answer_must_be_beyond_the_question(tmp_path, embedder):
+def test_kind_of_answer_must_be_beyond_the_question(tmp_path, embedder, store):
     text = ("Town hall renovation\n\nThe renovation of the town hall starts on 3 March 2025 and will take eight "
             "months. The council said the work would be paid for from the harbour fund.\n")
-    index = rag.build_index([Document(id="notice.txt", text=text)], tmp_path / "ix", embedder=embedder)
+    index = rag.build_index([Document(id="notice.txt", text=text)], tmp_path / "ix", embedder=embedder, **store)
     assert rag.ask("How much does the renovation cost?", index).abstained  # dates are not an amount
     answer = rag.ask("When does the renovation of the town hall start?", index)
     assert answer.text.startswith("The renovation of the town hall starts on 3 March 2025")
@@ -214,10 +220,11 @@ def test_every_answer_sentence_is_in_its_cited_source(article_index, name):
 # --- another article: the same understanding, nothing tuned to the first ---
 
 
-@pytest.fixture(scope="module")
-def ferry(tmp_path_factory, embedder):
+@pytest.fixture(scope="module", params=STORES)
+def ferry(request, tmp_path_factory, embedder):
     """A short news story written for these tests: two ministers, a critic, money, numbers, places."""
-    return rag.build_index([DATA / "ferry.txt"], tmp_path_factory.mktemp("ferry") / "ix", embedder=embedder)
+    where = tmp_path_factory.mktemp("ferry")
+    return rag.build_index([DATA / "ferry.txt"], where / "ix", embedder=embedder, **store_options(request.param, where))
 
 
 @pytest.mark.parametrize("question, expected", [
