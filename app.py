@@ -73,6 +73,7 @@ CSS = """
 .source mark { background: #ffe58a; color: #1b1b1b; padding: 0 0.1em; }
 .source .context { line-height: 1.5; margin: 0; }
 #sources .empty { opacity: 0.7; }
+.checked { color: var(--color-accent); font-weight: 700; }
 a.cite { color: inherit; font-weight: 700; text-decoration: underline 2px var(--color-accent); text-underline-offset: 3px; }
 #chat .thought-group { min-width: min(34rem, 100%); }
 #chat .thought-group .content .message-content, #chat .thought-group .content .md { opacity: 1; }  /* sources, not asides */
@@ -128,6 +129,7 @@ class Session:
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # of answers, for their links
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)  # ends the model's draft being written
 
     def post(self, *messages: dict) -> int:
         """Add messages to the chat; the position of the first. An answer and an
@@ -145,6 +147,7 @@ class Session:
     def forget_conversation(self) -> None:
         with self.lock:
             self.messages, self.asked, self.answers = [], [], {}
+            self.stop.set()  # a draft being written for the cleared chat is not wanted
 
     def close(self) -> None:
         self.closed = True
@@ -223,6 +226,25 @@ def answer_markdown(text: str, answer: rag.Answer, key: str) -> str:
     return "".join(out) + _md(text[done:])
 
 
+def written_markdown(answer: rag.Answer, key: str, model: str) -> str:
+    """An answer a model was asked to write: its sentences, each with its
+    citation links and a mark that it was checked, and a note of what was
+    dropped; or, when the model's answer was not used, the quoted answer and why."""
+    if not answer.generated:
+        return answer_markdown(answer.text, answer, key) + f"\n\n<small>{_md(answer.note.capitalize())}.</small>"
+    parts = []
+    for s in answer.sentences:
+        body = re.sub(r"(\s*\[\d+\])+$", "", s.text)
+        links = "".join(f' <a class="cite" href="#{key}-s{n}">[{n}]</a>' for n in s.citations)
+        mark = ' <span class="checked" title="checked against the source it cites">✓</span>' if s.verified else ""
+        parts.append(_md(body) + links + mark)
+    dropped = len(answer.dropped)
+    note = (f" {dropped} sentence{'s' if dropped > 1 else ''} the sources do not support "
+            f"{'were' if dropped > 1 else 'was'} dropped.") if dropped else ""
+    return " ".join(parts) + (f"\n\n<small>Written by {_md(model)}; each ✓ sentence was checked against the "
+                              f"source it cites.{note}</small>")
+
+
 def markers(answer: rag.Answer) -> list[tuple[int, int, int]]:
     """Where the answer's citation markers are: (start, end, n), in order.
 
@@ -255,9 +277,9 @@ def _reworded(asked: str, understood: str) -> bool:
     return plain(asked) != plain(understood)
 
 
-def start_loading(index_dir: str | None) -> Future:
+def start_loading(index_dir: str | None, generator: str | None = None) -> Future:
     """Open the index in a thread, while Gradio is imported (the slower of the
-    two); the model warms up after it, while the page is already served."""
+    two); the models warm up after it, while the page is already served."""
     opened: Future = Future()
 
     def load():
@@ -269,6 +291,10 @@ def start_loading(index_dir: str | None) -> Future:
         opened.set_result(base)
         try:
             rag.ask(EXAMPLES[0], base)  # load the model and search structures before the first question
+            if generator:
+                from rag.generation import generator_for
+
+                generator_for(generator)
         except rag.RagError:
             pass  # a question asked later reports it
 
@@ -276,7 +302,9 @@ def start_loading(index_dir: str | None) -> Future:
     return opened
 
 
-def build_app(index_dir: str | None = None, *, loading: Future | None = None):
+def build_app(index_dir: str | None = None, *, loading: Future | None = None, generator: str | None = None):
+    """The page; with `generator` (a model, as `rag ask --generate` takes), a
+    switch to have it write the answers, and a button to stop it."""
     import gradio as gr
 
     loading = loading or start_loading(index_dir)
@@ -286,25 +314,39 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
     def base() -> rag.Index:
         return loading.result()
 
+    model_name = Path(generator.split("#")[-1]).name if generator else ""
+
     def index_for(session: Session) -> rag.Index:
         return session.index or base()
 
-    def respond(message, request: gr.Request):
+    def respond(message, write=False, request: gr.Request = None):
         session = sessions.get(request)
         messages = session.messages
         shown = message if len(message or "") <= 300 else message[:300] + f"… ({len(message):,} characters)"
         session.post({"role": "user", "content": _md(shown or " ")})
+        drafted = None  # where the model's draft is shown, when it writes
         try:
             index = index_for(session)
             asked = rag.check_question(message)
-            answer = rag.ask(asked, index, history=session.asked)
+            if write and generator:
+                session.stop = stop = threading.Event()  # before anything is shown: a Stop click finds it
+                drafted = session.post({"role": "assistant", "content": f"*{_md(model_name)} is writing…*"})
+                yield list(messages), "", gr.update()
+                answer = yield from written(asked, index, session, messages, drafted, stop)
+                if isinstance(answer, str):
+                    raise rag.RagError(answer)
+            else:
+                answer = rag.ask(asked, index, history=session.asked)
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
             answer = None
         if session.messages is not messages:
             return  # the reader cleared the chat while this was answered
         if answer is None:
-            session.post({"role": "assistant", "content": _md(reply)})
+            if drafted is None:
+                session.post({"role": "assistant", "content": _md(reply)})
+            else:
+                session.replace(messages, drafted, {"role": "assistant", "content": _md(reply)})
             yield list(messages), "", gr.update()
             return
         # The answer's question is as understood: follow-up made whole, typos and other names mended.
@@ -313,9 +355,18 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
         key = f"a{next(session.numbers)}"
         block = [] if answer.abstained else [{"role": "assistant", "content": sources_html(index, answer, key),
                                               "metadata": {"title": f"Sources ({len(answer.citations)})", "status": "done"}}]
-        at = session.post({"role": "assistant", "content": prefix}, *block)
-        for position in range(at, at + 1 + len(block)):
+        if drafted is None:
+            at = session.post({"role": "assistant", "content": prefix}, *block)
+            positions = list(range(at, at + 1 + len(block)))
+        else:  # the checked answer replaces the draft
+            at = drafted
+            positions = [at] + ([session.post(*block)] if block else [])
+        for position in positions:
             session.answers[position] = (key, index, answer)
+        if answer.generated or answer.note:
+            session.replace(messages, at, {"role": "assistant", "content": prefix + written_markdown(answer, key, model_name)})
+            yield list(messages), "", sources_html(index, answer, key, prefix="panel-")
+            return
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat
             if session.messages is not messages:
@@ -325,6 +376,39 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
             yield list(messages), "", gr.update()
             time.sleep(0.015)
         yield list(messages), "", sources_html(index, answer, key, prefix="panel-")
+
+    def written(asked: str, index: rag.Index, session: Session, messages: list[dict], at: int,
+                stop: threading.Event):
+        """Ask with the model, showing its draft at `at` as it grows; returns the
+        checked answer (or what to say instead, if the model's libraries failed)."""
+        drafts: list[str] = []
+        done: Future = Future()
+
+        def work():
+            try:
+                done.set_result(rag.ask(asked, index, history=session.asked, generator=generator,
+                                        on_draft=drafts.append, stop=stop))
+            except BaseException as exc:  # handed to the page below
+                done.set_exception(exc)
+
+        threading.Thread(target=work, name="rag-write", daemon=True).start()
+        shown = None
+        while not done.done():
+            if drafts and drafts[-1] is not shown and session.messages is messages:
+                shown = drafts[-1]
+                session.replace(messages, at, {"role": "assistant", "content":
+                                f"*Draft by {_md(model_name)}, being checked against the sources…*\n\n{_md(shown)}"})
+                yield list(messages), "", gr.update()
+            time.sleep(0.1)
+        try:
+            return done.result()
+        except rag.RagError:
+            raise
+        except Exception as exc:  # never leave the unchecked draft standing as if it were the answer
+            return f"the model failed ({type(exc).__name__}); untick the switch to have the answer quoted"
+
+    def stop_writing(request: gr.Request):
+        sessions.get(request).stop.set()
 
     def show_sources(evt: gr.SelectData, request: gr.Request):
         """The side panel follows the answer the reader clicks."""
@@ -440,6 +524,11 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
                                      group_consecutive_messages=False, latex_delimiters=[])
                 question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                       submit_btn=True, elem_id="question", max_lines=4)
+                with gr.Row(visible=bool(generator)):
+                    write = gr.Checkbox(label=f"Have {model_name} write the answer (each sentence is checked "
+                                              "against the source it cites; unsupported ones are dropped)",
+                                        value=False, elem_id="write", scale=4)
+                    stop = gr.Button("Stop writing", elem_id="stop", size="sm", scale=1, min_width=120)
                 examples = gr.Examples(EXAMPLES, inputs=question, label="Try")
                 files = gr.File(label=f"Add your own documents (.txt, .md, .html, .pdf; up to "
                                       f"{MAX_FILE_BYTES // 2**20} MB and {MAX_UPLOAD_CHARS:,} characters each)",
@@ -449,8 +538,9 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None):
                 sources = gr.HTML(PLACEHOLDER, elem_id="sources")
 
         demo.load(loaded, None, status, api_visibility="private")
-        ask_events = dict(fn=respond, inputs=[question], outputs=[chatbot, question, sources],
+        ask_events = dict(fn=respond, inputs=[question, write], outputs=[chatbot, question, sources],
                           api_visibility="private", concurrency_limit=4, concurrency_id="ask")
+        stop.click(stop_writing, None, None, api_visibility="private", queue=False)
         question.submit(**ask_events)
         examples.load_input_event.then(**ask_events)
         chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
@@ -487,11 +577,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
+    parser.add_argument("--generate", metavar="MODEL", default=rag.config.default_generator(),
+                        help="offer answers written by this model, checked sentence by sentence: a transformers "
+                             "model directory, a .gguf file or openai:URL#NAME (default: $RAG_GENERATOR)")
     args = parser.parse_args()
-    loading = start_loading(args.index)
+    loading = start_loading(args.index, args.generate)
     import gradio as gr
 
-    demo = build_app(args.index, loading=loading)
+    demo = build_app(args.index, loading=loading, generator=args.generate)
     try:
         loading.result()  # a missing or corrupt index is reported here, before the page is served
     except rag.RagError as exc:

@@ -239,6 +239,27 @@ def stores_section(stores: dict | None) -> list[str]:
     return out + [""]
 
 
+def generate_section(run: dict | None) -> list[str]:
+    if not run:
+        return []
+    out = [
+        "## Written answers (a local model, every sentence checked)",
+        "",
+        f"The article sets with {run['model']} writing (transformers on the CPU, greedy), each sentence kept only "
+        "when the passages it cites support it (`rag/answer/generative.py`); otherwise the quoted answer. "
+        "Command: `.venv/bin/python bench/generate.py` (`rag eval FILE --generate MODEL` gives the same figures).",
+        "",
+        "| set | questions | correct, quoted | correct, written | answers written | sentences written | kept "
+        "| quoted instead | abstained (model not asked) | sentences failing the check | seconds per answer |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in run["sets"].items():
+        out.append(f"| {name} | {r['questions']} | {r['quoted_correct']} | {r['written_correct']} | "
+                   f"{r['answers_written']} | {r['sentences_written']} | {r['sentences_kept']} | {r['quoted_instead']} "
+                   f"| {r['abstained']} | {r['failing_the_check']} | {r['seconds_per_answer']:.1f} |")
+    return out + [""]
+
+
 def load_section(load_run: dict | None) -> list[str]:
     if not load_run:
         return []
@@ -296,6 +317,7 @@ def main() -> None:
         *load_section(load("load")),
         *scale_section(load("scale"), load("scale-scifact")),
         *stores_section(load("stores")),
+        *generate_section(load("generate")),
         "## Data and licences",
         "",
         "- BEIR SciFact: allenai/SciFact via BEIR, CC BY-NC 2.0 (non-commercial). Published figures: BM25 from "

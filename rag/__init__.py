@@ -13,6 +13,7 @@ from .chunking import Passage
 from .documents import Document, load_documents
 from .errors import (
     DocumentError,
+    GenerationError,
     IndexFormatError,
     MissingDependencyError,
     ModelError,
@@ -22,7 +23,7 @@ from .errors import (
 from .store import Index, open_index
 
 __all__ = [
-    "Answer", "Answerer", "Document", "DocumentError", "ExtractiveAnswerer", "Index",
+    "Answer", "Answerer", "Document", "DocumentError", "ExtractiveAnswerer", "GenerationError", "Index",
     "IndexFormatError", "MissingDependencyError", "ModelError", "Passage", "QuestionError",
     "RagError", "ask", "build_index", "check_question", "load_documents", "load_index",
     "open_index", "retrieve",

@@ -8,14 +8,16 @@ process and reopened when their manifest changes on disk.
 """
 
 import threading
+from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from . import config, indexing, store
 from .answer import Answer, Answerer, ExtractiveAnswerer
 from .answer.vocabulary import rewrite
 from .chunking import Passage, with_score
 from .documents import without_surrogates
-from .errors import IndexFormatError, QuestionError
+from .errors import GenerationError, IndexFormatError, MissingDependencyError, QuestionError
 from .retrieval import search
 from .embedding import Embedder
 
@@ -67,17 +69,31 @@ def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> 
     return [with_score(opened.passages[h.row], h.score) for h in hits]
 
 
-def ask(question: str, index=None, history=None, *, answerer: Answerer | None = None) -> Answer:
+def ask(question: str, index=None, history=None, *, answerer: Answerer | None = None, generator=None,
+        timeout: float | None = None, on_draft: Callable[[str], None] | None = None,
+        stop: threading.Event | None = None) -> Answer:
     """Answer `question` with quoted, cited sentences from the index, or abstain.
 
     `history` is the user's earlier questions in this conversation, oldest
     first: a follow-up ("And what did he say about Europe?") is read in their
     frame, as the chat page does. `Answer.question` is the question as
-    understood: follow-up made whole, typos and other names mended."""
+    understood: follow-up made whole, typos and other names mended.
+
+    `generator` (a model directory, a .gguf file, `openai:URL#NAME`, or a
+    loaded `generation.Generator`) has a model write the answer, keeping only
+    the sentences its citations support (see `answer.generative`); the draft
+    goes to `on_draft` as it grows, `stop` ends it early, `timeout` (seconds,
+    default `RAG_GENERATE_TIMEOUT`) bounds it. A model that cannot be used
+    gives the extractive answer, with `Answer.note` saying why."""
     question = check_question(question)
     opened = load_index(index)
+    final = answerer
+    if generator is not None:
+        final, problem = _generative(generator, history, timeout, on_draft, stop)
+        if problem:
+            return replace(ask(question, opened, history, answerer=answerer), note=problem)
     if not history:
-        return _answer(question, opened, answerer)
+        return _answer(question, opened, final)
     from .conversation import Turn, fallback, understand
 
     if isinstance(history, str) or not all(isinstance(h, str) for h in history):
@@ -89,12 +105,26 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
         earlier = understand(rewrite(check_question(earlier), opened, embedder), turns, opened)
         turns.append(Turn(earlier, _answer(earlier, opened, answerer, earlier=True)))
     understood = understand(rewrite(question, opened, embedder), turns, opened)
-    answer = _answer(understood, opened, answerer)
+    answer = _answer(understood, opened, final)
     if answer.abstained and (alt := fallback(question, turns, opened)) and alt != understood:
         # "What about X?" in a frame that does not fit X: what X said, if anything.
-        second = _answer(alt, opened, answerer)
+        second = _answer(alt, opened, final)
         return second if not second.abstained else answer
     return answer
+
+
+def _generative(generator, history, timeout, on_draft, stop) -> tuple[Answerer | None, str]:
+    """The answerer that has `generator` write, or the one-line reason it cannot."""
+    from .answer.generative import GenerativeAnswerer
+    from .generation import generator_for
+
+    try:
+        model = generator_for(generator) if isinstance(generator, str) else generator
+    except (GenerationError, MissingDependencyError) as exc:
+        return None, f"{exc}; quoted instead"
+    earlier = [h for h in history or [] if isinstance(h, str) and h.strip()][-MAX_HISTORY:]
+    return GenerativeAnswerer(model, ExtractiveAnswerer(), history=earlier, timeout=timeout, on_draft=on_draft,
+                              stop=stop), ""
 
 
 def _answer(question: str, index: store.Index, answerer: Answerer | None, *, earlier: bool = False) -> Answer:

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 
 from .errors import RagError
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="append", metavar="EARLIER",
                    help="an earlier question of the conversation, oldest first; repeat for more")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _generate_options(p)
     p.set_defaults(run=_ask)
 
     p = sub.add_parser("retrieve", help="list the passages that best match a question")
@@ -86,8 +88,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE.jsonl")
     p.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _generate_options(p)
     p.set_defaults(run=_eval)
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < 86_400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
+    return seconds
+
+
+def _generate_options(p) -> None:
+    p.add_argument("--generate", metavar="MODEL",
+                   help="have a model write the answer, each sentence checked against its citation: a transformers "
+                        "model directory, a .gguf file, or openai:URL#NAME (needs pip install -e '.[generate]')")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="seconds the model may take per answer (default: RAG_GENERATE_TIMEOUT or 60)")
 
 
 def _index(args) -> int:
@@ -107,17 +128,55 @@ def _index(args) -> int:
 def _ask(args) -> int:
     from .api import ask
 
-    answer = ask(args.question, args.index, history=args.history)
+    draft = _Draft() if args.generate and not args.json and sys.stderr.isatty() else None
+    try:
+        answer = ask(args.question, args.index, history=args.history, generator=args.generate,
+                     timeout=args.timeout, on_draft=draft)
+    finally:
+        if draft:
+            draft.erase()
+    if answer.note:
+        print(f"rag: {answer.note}", file=sys.stderr)
     if args.json:
         _print_json(answer.to_json())
         return 0
     if answer.question != " ".join(args.question.split()):
         print(f"Understood as: {answer.question}\n")
     print(answer.text)
+    if answer.generated:
+        dropped = f"; {len(answer.dropped)} dropped, unsupported" if answer.dropped else ""
+        print(f"\n(written by the model, {len(answer.sentences)} sentence(s) checked against their citations{dropped})")
     for n, passage in enumerate(answer.citations, 1):
         print()
         print(_describe(n, passage))
     return 0
+
+
+class _Draft:
+    """The model's draft on the terminal as it is written, erased when the
+    checked answer is ready to replace it."""
+
+    def __init__(self):
+        self.shown = ""
+
+    def __call__(self, text: str) -> None:
+        if not self.shown:
+            sys.stderr.write("\x1b[2m(draft, being checked) ")
+        # The model's text only: no terminal control sequences of its making.
+        sys.stderr.write(re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", "", text[len(self.shown):]))
+        sys.stderr.flush()
+        self.shown = text
+
+    def erase(self) -> None:
+        if not self.shown:
+            return
+        import shutil
+
+        width = max(20, shutil.get_terminal_size().columns)
+        shown = "(draft, being checked) " + self.shown
+        rows = sum(max(1, -(-len(line) // width)) for line in shown.split("\n"))
+        sys.stderr.write("\x1b[0m\r" + ("\x1b[1A" * (rows - 1)) + "\x1b[J")
+        sys.stderr.flush()
 
 
 def _retrieve(args) -> int:
@@ -136,7 +195,7 @@ def _retrieve(args) -> int:
 def _eval(args) -> int:
     from .evaluation import by_type, evaluate, read_cases
 
-    report = evaluate(read_cases(args.file), args.index)
+    report = evaluate(read_cases(args.file), args.index, generator=args.generate)
     if args.json:
         _print_json(report.to_json())
         return 0
@@ -156,6 +215,14 @@ def _eval(args) -> int:
     print(f"retrieval hit@1/@3   {report.hit_at_1:.3f} / {report.hit_at_3:.3f}")
     print(f"longest answer       {report.max_answer_chars} characters")
     print(f"ask latency p50/p99  {report.latency_p50_ms:.1f} / {report.latency_p99_ms:.1f} ms")
+    if report.generator:
+        print(f"generator            {report.generator}")
+        print(f"generated answers    {report.generated_answers}")
+        print(f"sentences written    {report.sentences_written}")
+        print(f"sentences kept       {report.sentences_kept}")
+        print(f"quoted instead       {report.fallbacks}")
+        print(f"failing the check    {report.unsupported_sentences}")
+        print(f"seconds per answer   {report.seconds_per_answer:.2f}")
     return 0
 
 

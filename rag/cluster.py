@@ -45,11 +45,18 @@ class RayEmbedder:
             raise MissingDependencyError(MISSING) from exc
         self.name, self.dim, self.int8 = name, dim, int8
         self._started = not ray.is_initialized()
-        if self._started:
+        # A local cluster on a busy machine can miss Ray's fixed 30 s wait for its
+        # raylet to register; a second start then succeeds.
+        attempts = (2 if address == "local" else 1) if self._started else 0
+        for attempt in range(attempts):
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                          **({"num_cpus": os.cpu_count()} if address == "local" else {}))
+                break
             except Exception as exc:  # Ray raises ConnectionError and others for a cluster it cannot reach
+                ray.shutdown()
+                if attempt == 0 and address == "local" and "timed out during startup" in str(exc):
+                    continue
                 raise ModelError(f"cannot start or reach the Ray cluster at {address} "
                                  f"({type(exc).__name__}: {one_line(exc)})") from None
         context = ray.data.DataContext.get_current()

@@ -10,6 +10,10 @@ The library reads these variables and nothing else:
   `$XDG_CACHE_HOME/rag` or `~/.cache/rag`).
 - `MILVUS_TOKEN`: sent to a Milvus server that asks for one (`user:password`
   or an API key), for indexes in Milvus (see `rag.milvus`).
+- `RAG_GENERATOR`: the model the chat page offers for written answers (see
+  `rag.generation`); `RAG_GENERATE_TIMEOUT`: seconds a model may take to
+  write one answer (default 60); `OPENAI_API_KEY`: sent to an OpenAI-compatible
+  server that wants one.
 
 It also forces the Hugging Face libraries offline: a hub download is never what a
 user of this tool wants, and on a machine without network it would hang or fail.
@@ -53,3 +57,16 @@ def model_dir_override() -> Path | None:
 
 def milvus_token() -> str:
     return os.environ.get("MILVUS_TOKEN", "")
+
+
+def default_generator() -> str | None:
+    return os.environ.get("RAG_GENERATOR") or None
+
+
+def generate_timeout() -> float:
+    """Seconds a model may take to write one answer (`RAG_GENERATE_TIMEOUT`, default 60)."""
+    try:
+        seconds = float(os.environ.get("RAG_GENERATE_TIMEOUT") or 60)
+    except ValueError:
+        return 60.0
+    return seconds if 0 < seconds < 86_400 else 60.0  # also refuses inf and nan

@@ -30,6 +30,11 @@ class ModelError(RagError):
     """The embedding model cannot be loaded from local files."""
 
 
+class GenerationError(RagError):
+    """A generative model is missing, failed, or took longer than its timeout;
+    the answer is then the extractive one."""
+
+
 class MissingDependencyError(RagError):
     """An optional dependency is not installed; the message says how to install it."""
 

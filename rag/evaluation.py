@@ -50,6 +50,11 @@ class Outcome:
     correct: bool
     hit_rank: int | None  # 1-based rank of the first passage holding evidence
     seconds: float
+    generated: bool = False      # with a generator: the answer is the model's
+    sentences_written: int = 0   # sentences the model wrote
+    sentences_kept: int = 0      # of those, kept (supported by their citations)
+    fell_back: bool = False      # the model was asked, and the answer is quoted instead
+    unsupported: int = 0         # sentences of the answer that fail the check (must be 0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,13 @@ class Report:
     max_answer_chars: int
     latency_p50_ms: float
     latency_p99_ms: float
+    generator: str | None = None
+    generated_answers: int = 0
+    sentences_written: int = 0
+    sentences_kept: int = 0
+    fallbacks: int = 0
+    unsupported_sentences: int = 0
+    seconds_per_answer: float = 0.0
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -102,14 +114,27 @@ def read_cases(path) -> list[Case]:
     return cases
 
 
-def evaluate(cases: list[Case], index=None) -> Report:
+def evaluate(cases: list[Case], index=None, *, generator=None) -> Report:
+    """Score every case; with `generator`, the model writes and its sentences
+    are counted (written, kept, answers quoted instead), and every answer's
+    sentences are checked again against their citations."""
+    from .answer.generative import unsupported
+
     opened = load_index(index)
+    if generator is not None:
+        from .generation import generator_for
+
+        generator = generator_for(generator) if isinstance(generator, str) else generator
     ask(cases[0].question, opened)  # warm-up: model load and lazy structures
     outcomes = []
     for case in cases:
         start = time.perf_counter()
-        answer = ask(case.question, opened, history=list(case.history))
+        answer = ask(case.question, opened, history=list(case.history), generator=generator)
         seconds = time.perf_counter() - start
+        written = len(answer.sentences) + len(answer.dropped)
+        extra = dict(generated=answer.generated, sentences_written=written,
+                     sentences_kept=len(answer.sentences), fell_back=bool(answer.note),
+                     unsupported=len(unsupported(answer, opened)))
         evidence = [normalise(e) for e in case.evidence]
         if case.answerable:
             text = normalise(answer.text)
@@ -124,7 +149,8 @@ def evaluate(cases: list[Case], index=None) -> Report:
             hit = next((r for r, p in enumerate(passages, 1) if any(e in normalise(p.text) for e in evidence)), None)
         else:
             correct, hit = answer.abstained, None
-        outcomes.append(Outcome(case.id, case.type, case.question, answer.text, answer.abstained, correct, hit, seconds))
+        outcomes.append(Outcome(case.id, case.type, case.question, answer.text, answer.abstained, correct, hit, seconds,
+                                **extra))
 
     answerable = [o for o, c in zip(outcomes, cases) if c.answerable]
     unanswerable = [o for o, c in zip(outcomes, cases) if not c.answerable]
@@ -140,6 +166,13 @@ def evaluate(cases: list[Case], index=None) -> Report:
         max_answer_chars=max(len(o.answer) for o in outcomes),
         latency_p50_ms=percentile(times, 50),
         latency_p99_ms=percentile(times, 99),
+        generator=getattr(generator, "name", None),
+        generated_answers=sum(o.generated for o in outcomes),
+        sentences_written=sum(o.sentences_written for o in outcomes),
+        sentences_kept=sum(o.sentences_kept for o in outcomes),
+        fallbacks=sum(o.fell_back for o in outcomes),
+        unsupported_sentences=sum(o.unsupported for o in outcomes),
+        seconds_per_answer=sum(o.seconds for o in outcomes) / len(outcomes),
     )
 
 

