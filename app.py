@@ -333,8 +333,6 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 drafted = session.post({"role": "assistant", "content": f"*{_md(model_name)} is writing…*"})
                 yield list(messages), "", gr.update()
                 answer = yield from written(asked, index, session, messages, drafted, stop)
-                if isinstance(answer, str):
-                    raise rag.RagError(answer)
             else:
                 answer = rag.ask(asked, index, history=session.asked)
         except rag.RagError as exc:
@@ -379,8 +377,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
 
     def written(asked: str, index: rag.Index, session: Session, messages: list[dict], at: int,
                 stop: threading.Event):
-        """Ask with the model, showing its draft at `at` as it grows; returns the
-        checked answer (or what to say instead, if the model's libraries failed)."""
+        """Ask with the model, showing its draft at `at` as it grows; returns the checked answer."""
         drafts: list[str] = []
         done: Future = Future()
 
@@ -404,8 +401,9 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             return done.result()
         except rag.RagError:
             raise
-        except Exception as exc:  # never leave the unchecked draft standing as if it were the answer
-            return f"the model failed ({type(exc).__name__}); untick the switch to have the answer quoted"
+        except Exception as exc:  # said in the chat: never leave the unchecked draft standing as the answer
+            raise rag.RagError(f"the model failed ({type(exc).__name__}); untick the switch to have the answer "
+                               "quoted") from None
 
     def stop_writing(request: gr.Request):
         sessions.get(request).stop.set()

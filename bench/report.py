@@ -12,6 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
+def table_head(*columns: str) -> list[str]:
+    """A Markdown table's header row and the rule under it."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def load(name: str) -> dict | None:
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None
@@ -27,8 +32,7 @@ def scifact_section(fp32: dict | None, int8: dict | None, approximate: dict | No
         f"{fp32['queries']} test claims; documents ranked by their best passage; nDCG@10 and Recall@100 by "
         "ir-measures (pytrec_eval). Command: `.venv/bin/python bench/scifact.py` (and `--int8`, `--search approximate`).",
         "",
-        "| retriever | model | nDCG@10 | Recall@100 |",
-        "|---|---|---|---|",
+        *table_head("retriever", "model", "nDCG@10", "Recall@100"),
     ]
     for run in (fp32, int8, approximate):
         if not run:
@@ -42,8 +46,7 @@ def scifact_section(fp32: dict | None, int8: dict | None, approximate: dict | No
         "| *published* BM25, Anserini flat / multifield | | *0.679 / 0.665* | |",
         "| *published* all-MiniLM-L6-v2 dense (MTEB) | | *0.645* | *0.925* |",
         "",
-        "| build and query speed | fp32 | int8 |",
-        "|---|---|---|",
+        *table_head("build and query speed", "fp32", "int8"),
     ]
     rows = [
         ("index build, whole corpus", lambda r: f"{r['build_seconds']:.0f} s"),
@@ -67,8 +70,8 @@ def throughput_section(tp: dict | None) -> list[str]:
         "warm-up batch; the last column compares each runtime's vectors with sentence-transformers'. "
         "Command: `.venv/bin/python bench/throughput.py`.",
         "",
-        "| runtime | sentences/s | whole SciFact corpus at that rate | cosine to sentence-transformers, mean / min |",
-        "|---|---|---|---|",
+        *table_head("runtime", "sentences/s", "whole SciFact corpus at that rate",
+                    "cosine to sentence-transformers, mean / min"),
     ]
     for r in tp["runtimes"]:
         out.append(f"| {r['runtime']} | {r['sentences_per_second']:.0f} | {r['scifact_corpus_seconds']:.0f} s "
@@ -88,8 +91,8 @@ def squad_section(squad: dict | None) -> list[str]:
         "SQuAD normalisation; abstentions count as wrong. The bare baseline, in the same run over the same sentences: "
         "sentence-transformers `encode` + FAISS, top-1 sentence. Command: `.venv/bin/python bench/squad.py`.",
         "",
-        "| system | answer accuracy | abstentions | paragraph hit@1 | paragraph hit@5 | latency p50 / p99 |",
-        "|---|---|---|---|---|---|",
+        *table_head("system", "answer accuracy", "abstentions", "paragraph hit@1", "paragraph hit@5",
+                    "latency p50 / p99"),
         f"| `rag.ask` | {ours['answer_accuracy']:.3f} | {ours['abstentions']:.3f} | {ours['paragraph_hit@1']:.3f} | "
         f"{ours['paragraph_hit@5']:.3f} | {ours['ask_p50_ms']:.1f} / {ours['ask_p99_ms']:.1f} ms |",
         f"| bare ST + FAISS, top-1 sentence | {bare['answer_accuracy']:.3f} | 0.000 | {bare['paragraph_hit@1']:.3f} | - | "
@@ -115,8 +118,7 @@ def articles_section(now: dict | None, before: dict | None) -> list[str]:
         "9e19dc9, measured by the same script with that checkout first on `PYTHONPATH`). Command: "
         "`.venv/bin/python bench/articles.py`.",
         "",
-        "| set / question type | before | now |",
-        "|---|---|---|",
+        *table_head("set / question type", "before", "now"),
     ]
     for name, data in now["sets"].items():
         old = (before or {}).get("sets", {}).get(name)
@@ -145,8 +147,7 @@ def latency_section(lat: dict | None) -> list[str]:
         "",
         f"{lat['passages']} passages. Command: `.venv/bin/python bench/latency.py`.",
         "",
-        "| measure | value |",
-        "|---|---|",
+        *table_head("measure", "value"),
         f"| `rag.ask` in-process, p50 / p99 | {lat['ask_ms']['p50']:.1f} / {lat['ask_ms']['p99']:.1f} ms |",
         *([f"| `rag.ask`, natural questions asked once (unseen words embedded), p50 / p99 | "
            f"{lat['ask_natural_first_ms']['p50']:.1f} / {lat['ask_natural_first_ms']['p99']:.1f} ms |",
@@ -176,8 +177,7 @@ def open_section(run: dict | None) -> list[str]:
         "question, then retrieves for three more, ten times. The BM25 index and the lexicon are read from the index "
         "(`lexical/`), not rebuilt. Command: `.venv/bin/python bench/open.py`.",
         "",
-        "| import and open | first `ask` | `retrieve` p50 | peak memory |",
-        "|---|---|---|---|",
+        *table_head("import and open", "first `ask`", "`retrieve` p50", "peak memory"),
         f"| {run['open_s']:.2f} s | {run['first_ask_s']:.2f} s | {run['retrieve_p50_ms']:.1f} ms | {run['peak_rss_mb']:.0f} MB |",
         "",
     ]
@@ -199,9 +199,9 @@ def scale_section(scale: dict | None, scifact: dict | None = None) -> list[str]:
         "Command: `.venv/bin/python bench/scale.py` (and `--corpus scifact --fp32`). "
         + (scale or scifact).get("note", ""),
         "",
-        "| collection | passages | embedder | search | build | passages/s | build peak | on disk | open | first answer "
-        "| `retrieve` p50 / p99 | `ask` p50 / p99 | open + 100 answers peak | recall@10 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *table_head("collection", "passages", "embedder", "search", "build", "passages/s", "build peak", "on disk",
+                    "open", "first answer", "`retrieve` p50 / p99", "`ask` p50 / p99", "open + 100 answers peak",
+                    "recall@10"),
     ]
     for r in rows:
         # Rows measured before `lists` was recorded: the count indexing.py chooses, 2·√n.
@@ -228,8 +228,8 @@ def stores_section(stores: dict | None) -> list[str]:
         "Python). SciFact: the same vectors in each store, abstracts ranked from the best 300 passages of each claim. "
         "Command: `.venv/bin/python bench/stores.py --scifact`.",
         "",
-        "| store | article_dev | article_natural_dev | `retrieve` p50 / p99 | `ask` p50 / p99 | SciFact hybrid nDCG@10 | SciFact `retrieve` k=10 p50 |",
-        "|---|---|---|---|---|---|---|",
+        *table_head("store", "article_dev", "article_natural_dev", "`retrieve` p50 / p99", "`ask` p50 / p99",
+                    "SciFact hybrid nDCG@10", "SciFact `retrieve` k=10 p50"),
     ]
     for name, row in stores["stores"].items():
         dev, nat, scifact = row["article_dev"], row["article_natural_dev"], row.get("scifact")
@@ -249,9 +249,9 @@ def generate_section(run: dict | None) -> list[str]:
         "when the passages it cites support it (`rag/answer/generative.py`); otherwise the quoted answer. "
         "Command: `.venv/bin/python bench/generate.py` (`rag eval FILE --generate MODEL` gives the same figures).",
         "",
-        "| set | questions | correct, quoted | correct, written | answers written | sentences written | kept "
-        "| quoted instead | abstained (model not asked) | sentences failing the check | seconds per answer |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *table_head("set", "questions", "correct, quoted", "correct, written", "answers written", "sentences written",
+                    "kept", "quoted instead", "abstained (model not asked)", "sentences failing the check",
+                    "seconds per answer"),
     ]
     for name, r in run["sets"].items():
         out.append(f"| {name} | {r['questions']} | {r['quoted_correct']} | {r['written_correct']} | "
@@ -271,8 +271,7 @@ def load_section(load_run: dict | None) -> list[str]:
         "generator runs on the same two cores. `run` is one plain POST to `/gradio_api/run/ask`; `queue` goes "
         "through Gradio's queue and event stream, as `gradio_client` does. Command: `.venv/bin/python bench/load.py`.",
         "",
-        "| route | users | seconds | answers | errors | answers/s | p50 | p90 | p99 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *table_head("route", "users", "seconds", "answers", "errors", "answers/s", "p50", "p90", "p99"),
     ]
     for r in load_run["runs"]:
         rows.append(f"| {r['route']} | {r['users']} | {r['seconds']:.0f} | {r['answers']:,} | {r['errors']} | "

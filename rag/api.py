@@ -89,9 +89,10 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
     opened = load_index(index)
     final = answerer
     if generator is not None:
-        final, problem = _generative(generator, history, timeout, on_draft, stop)
-        if problem:
-            return replace(ask(question, opened, history, answerer=answerer), note=problem)
+        try:
+            final = _generative(generator, history, timeout, on_draft, stop)
+        except (GenerationError, MissingDependencyError) as exc:
+            return replace(ask(question, opened, history, answerer=answerer), note=f"{exc}; quoted instead")
     if not history:
         return _answer(question, opened, final)
     from .conversation import Turn, fallback, understand
@@ -113,18 +114,14 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
     return answer
 
 
-def _generative(generator, history, timeout, on_draft, stop) -> tuple[Answerer | None, str]:
-    """The answerer that has `generator` write, or the one-line reason it cannot."""
+def _generative(generator, history, timeout, on_draft, stop) -> Answerer:
+    """The answerer that has `generator` write (`GenerationError` when it cannot be loaded)."""
     from .answer.generative import GenerativeAnswerer
     from .generation import generator_for
 
-    try:
-        model = generator_for(generator) if isinstance(generator, str) else generator
-    except (GenerationError, MissingDependencyError) as exc:
-        return None, f"{exc}; quoted instead"
     earlier = [h for h in history or [] if isinstance(h, str) and h.strip()][-MAX_HISTORY:]
-    return GenerativeAnswerer(model, ExtractiveAnswerer(), history=earlier, timeout=timeout, on_draft=on_draft,
-                              stop=stop), ""
+    return GenerativeAnswerer(generator_for(generator), ExtractiveAnswerer(), history=earlier, timeout=timeout,
+                              on_draft=on_draft, stop=stop)
 
 
 def _answer(question: str, index: store.Index, answerer: Answerer | None, *, earlier: bool = False) -> Answer:

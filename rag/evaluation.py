@@ -124,7 +124,7 @@ def evaluate(cases: list[Case], index=None, *, generator=None) -> Report:
     if generator is not None:
         from .generation import generator_for
 
-        generator = generator_for(generator) if isinstance(generator, str) else generator
+        generator = generator_for(generator)
     ask(cases[0].question, opened)  # warm-up: model load and lazy structures
     outcomes = []
     for case in cases:
@@ -134,7 +134,7 @@ def evaluate(cases: list[Case], index=None, *, generator=None) -> Report:
         written = len(answer.sentences) + len(answer.dropped)
         extra = dict(generated=answer.generated, sentences_written=written,
                      sentences_kept=len(answer.sentences), fell_back=bool(answer.note),
-                     unsupported=len(unsupported(answer, opened)))
+                     unsupported=len(unsupported(answer, opened)) if generator is not None else 0)
         evidence = [normalise(e) for e in case.evidence]
         if case.answerable:
             text = normalise(answer.text)

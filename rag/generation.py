@@ -93,8 +93,10 @@ _lock = threading.Lock()
 _loaded: dict[str, Generator] = {}
 
 
-def generator_for(spec: str) -> Generator:
-    """The generator `spec` names, loaded once per process."""
+def generator_for(spec) -> Generator:
+    """The generator `spec` names, loaded once per process (a loaded one as it is)."""
+    if hasattr(spec, "stream"):
+        return spec
     if not isinstance(spec, str) or not spec.strip():
         raise GenerationError("no model named: give a transformers model directory, a .gguf file or openai:URL#NAME")
     spec = spec.strip()

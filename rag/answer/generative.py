@@ -119,8 +119,11 @@ class GenerativeAnswerer:
         if REFUSAL.lower() in text.lower():
             return replace(quoted, note="the model found no answer in the passages; quoted instead")
         checked = verify(text, passages, index, cut=cut)
-        kept = [c for i, c in enumerate(checked) if not c.problem
-                and c.text not in {d.text for d in checked[:i]}]  # small models repeat themselves
+        kept, seen = [], set()
+        for c in checked:
+            if not c.problem and c.text not in seen:  # small models repeat themselves
+                kept.append(c)
+                seen.add(c.text)
         dropped = tuple(c.text for c in checked if c.problem)
         if not kept:
             return replace(quoted, dropped=dropped, note="no sentence the model wrote was supported by its "
@@ -146,8 +149,13 @@ def _within(kept: list[Checked], budget: int) -> list[Checked]:
 
 def _quotes(answer: Answer) -> list[str]:
     """The sentences a quoted answer is made of, without markers and speakers."""
-    return [re.sub(r"\s+—\s+[^—]+$", "", text).strip()
-            for text, _ in re.findall(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", answer.text)]
+    return [re.sub(r"\s+—\s+[^—]+$", "", text) for text, _ in _quoted_pieces(answer)]
+
+
+def _quoted_pieces(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
+    """A quoted answer's pieces, each running up to its markers, and the numbers they cite."""
+    return [(text.strip(), tuple(int(n) for n in re.findall(r"\d+", marks)))
+            for text, marks in re.findall(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", answer.text)]
 
 
 def _same_claim(written: str, quoted: str) -> bool:
@@ -239,16 +247,17 @@ def check(sentence: str, cited: list[Passage], embedder) -> str:
         return "it cites no passage it was given"
     sentence = _MARKERS.sub("", sentence)
     source = " ".join([p.text for p in cited] + [p.speaker for p in cited if p.speaker])
-    missing = [f for f in facts(sentence) if not _holds(source, f)]
+    folded, numbers = fold(source), {n.replace(",", "") for n in _NUMBER.findall(source)}
+    missing = [f for f in facts(sentence) if not _holds(folded, numbers, f)]
     if missing:
         return "its sources never mention " + ", ".join(f"“{m}”" for m in missing)
     plain = _plain(source)
-    denied = [w for w in _NEGATIONS.findall(sentence) if not re.search(rf"(?<!\w){re.escape(_plain(w))}(?!\w)", plain)]
+    denied = [w for w in _NEGATIONS.findall(sentence) if not _mentions(plain, _plain(w))]
     if denied:
         return f"it says “{denied[0]}” where its sources do not"
     said = re.sub(r"\s+—\s+([^—]+)$", lambda m: "" if any(p.speaker == m.group(1) for p in cited) else m.group(0),
                   sentence)  # without the speaker shown after it
-    misquoted = [q for q in quotations(said) if not re.search(rf"(?<!\w){re.escape(_plain(q))}(?!\w)", plain)]
+    misquoted = [q for q in quotations(said) if not _mentions(plain, _plain(q))]
     if misquoted:
         return f"it quotes words its sources do not say: “{misquoted[0]}”"
     words = set(terms(sentence))
@@ -310,17 +319,20 @@ _COMMON_OPENERS = {"according", "also", "both", "however", "in", "on", "at", "th
                    "meanwhile", "yes", "no"}
 
 
-def _holds(source: str, fact: str) -> bool:
-    """Whether `source` holds `fact`: a word (accents and case folded), a number
-    (with or without thousands separators) or a number word (or its digits)."""
+def _holds(folded: str, numbers: set[str], fact: str) -> bool:
+    """Whether a source (`folded`, its `numbers` without thousands separators)
+    holds `fact`: a word (accents and case folded), a number or a number word
+    (or its digits)."""
     if fact[0].isdigit():
-        plain = fact.replace(",", "")
-        return any(n.replace(",", "") == plain for n in _NUMBER.findall(source))
-    folded = fold(source)
+        return fact.replace(",", "") in numbers
     if fact.lower() in _NUMBER_WORDS:
-        return bool(re.search(rf"\b{fact.lower()}\b", folded)) or any(
-            n.replace(",", "") == _NUMBER_WORDS[fact.lower()] for n in _NUMBER.findall(source))
-    return bool(re.search(rf"(?<!\w){re.escape(fold(fact))}(?!\w)", folded))
+        return _mentions(folded, fact.lower()) or _NUMBER_WORDS[fact.lower()] in numbers
+    return _mentions(folded, fold(fact))
+
+
+def _mentions(text: str, phrase: str) -> bool:
+    """`phrase` in `text` as whole words."""
+    return bool(re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text))
 
 
 def compose_checked(question: str, kept: list[Checked], passages: list[Passage], dropped: tuple[str, ...]) -> Answer:
@@ -344,9 +356,8 @@ def unsupported(answer: Answer, index: Index) -> list[str]:
         return []
     if answer.generated:
         pieces = [(_MARKERS.sub("", s.text).strip(), s.citations) for s in answer.sentences]
-    else:  # quoted: each piece runs up to its markers
-        pieces = [(text.strip(), tuple(int(n) for n in re.findall(r"\d+", marks)))
-                  for text, marks in re.findall(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", answer.text)]
+    else:
+        pieces = _quoted_pieces(answer)
     embedder = index.embedder()
     problems = []
     for text, cites in pieces:
