@@ -190,40 +190,52 @@ class _Together:
     def __init__(self, encode, max_batch: int = 64):
         self._encode, self._max_batch = encode, max_batch
         self._turn = threading.Condition()
-        self._waiting: list[tuple[str, dict]] = []
+        self._waiting: list[_Slot] = []
         self._busy = False
 
     def __call__(self, text: str) -> np.ndarray:
-        mine: dict = {}  # gets "vector" or "error"
+        mine = _Slot(text)
         with self._turn:
-            self._waiting.append((text, mine))
-            while self._busy and not mine:
+            self._waiting.append(mine)
+            while self._busy and not mine.done:
                 self._turn.wait()
-            if mine:
-                return _result(mine)
+            if mine.done:
+                return mine.result()
             self._busy = True
-            # Its own text first: with more than a batch waiting, it might not be among the first.
-            self._waiting.remove((text, mine))
-            batch = [(text, mine), *self._waiting[:self._max_batch - 1]]
-            self._waiting = self._waiting[self._max_batch - 1:]
+            # Its own text first: with more than a batch waiting, it might not be
+            # among the first. Slots are told apart by identity, never by equality:
+            # two users asking the same question must each get their own slot back.
+            others = [s for s in self._waiting if s is not mine]
+            batch = [mine, *others[:self._max_batch - 1]]
+            self._waiting = others[self._max_batch - 1:]
         try:
-            vectors = self._encode([t for t, _ in batch])
-            for (_, slot), vector in zip(batch, vectors):
-                slot["vector"] = vector
+            vectors = self._encode([s.text for s in batch])
+            for slot, vector in zip(batch, vectors):
+                slot.vector = vector
         except BaseException as exc:
-            for _, slot in batch:
-                slot["error"] = exc
+            for slot in batch:
+                slot.error = exc
         finally:
             with self._turn:
+                for slot in batch:
+                    slot.done = True
                 self._busy = False
                 self._turn.notify_all()
-        return _result(mine)
+        return mine.result()
 
 
-def _result(slot: dict) -> np.ndarray:
-    if "error" in slot:
-        raise slot["error"]
-    return slot["vector"]
+class _Slot:
+    """One waiting text and, once its batch has run, its vector or the error."""
+
+    __slots__ = ("text", "vector", "error", "done")
+
+    def __init__(self, text: str):
+        self.text, self.vector, self.error, self.done = text, None, None, False
+
+    def result(self) -> np.ndarray:
+        if self.error is not None:
+            raise self.error
+        return self.vector
 
 
 def _max_seq_length(model_dir: Path) -> int:

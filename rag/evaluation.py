@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .api import ask, load_index, retrieve
 from .errors import RagError
+from .files import NotAFileError, TooLargeError, read_regular
 
 
 @dataclass(frozen=True)
@@ -86,32 +87,57 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
+# A question file larger than this is not a question set.
+MAX_CASES_BYTES = 64 * 1024 * 1024
+
+
 def read_cases(path) -> list[Case]:
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_regular(path, MAX_CASES_BYTES).decode("utf-8").splitlines()
     except FileNotFoundError:
         raise RagError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RagError(f"{path}: cannot read ({exc})") from exc
+    except (NotAFileError, TooLargeError) as exc:
+        raise RagError(f"{exc}; give a JSON-lines question file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path, or bytes that are not UTF-8
+        raise RagError(f"{path}: cannot read it ({exc})") from None
     cases = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            cases.append(Case(
-                str(row["id"]), row["question"], list(row.get("answers", [])), list(row.get("evidence", [])),
-                bool(row.get("answerable", True)), str(row.get("type", "")),
-                tuple(str(h) for h in row.get("history", [])),
-                tuple(tuple(str(a) for a in part) for part in row.get("all_of", [])),
-                int(row.get("max_chars", 400)),
-            ))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RagError(f"{path}:{n}: not a question object ({type(exc).__name__}: {exc})") from exc
+            cases.append(_case(json.loads(line)))
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+            raise RagError(f"{path}:{n}: not a question object ({' '.join(why.split())[:200]})") from None
     if not cases:
         raise RagError(f"{path}: no questions in this file")
     return cases
+
+
+def _case(row) -> Case:
+    """One question object, checked field by field: a wrong type is bad input, not a crash later."""
+    if not isinstance(row, dict):
+        raise TypeError("each line must be a JSON object")
+    question = row["question"]
+    if not isinstance(question, str):
+        raise TypeError("'question' must be a string")
+    all_of = row.get("all_of", [])
+    if not isinstance(all_of, list):
+        raise TypeError("'all_of' must be a list of lists of strings")
+    max_chars = row.get("max_chars", 400)
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or not 1 <= max_chars <= 1_000_000:
+        raise ValueError("'max_chars' must be a whole number from 1 to 1,000,000")
+    return Case(str(row["id"]), question, list(_texts(row, "answers")), list(_texts(row, "evidence")),
+                bool(row.get("answerable", True)), str(row.get("type", "")), _texts(row, "history"),
+                tuple(_texts({"all_of": part}, "all_of") for part in all_of), max_chars)
+
+
+def _texts(row: dict, key: str) -> tuple[str, ...]:
+    value = row.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"'{key}' must be a list of strings")
+    return tuple(value)
 
 
 def evaluate(cases: list[Case], index=None, *, generator=None) -> Report:

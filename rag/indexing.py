@@ -42,7 +42,8 @@ from .documents import Document, load_documents, without_surrogates
 from .embedding import Embedder, default_embedder
 from .errors import DocumentError, IndexFormatError
 from .store import (DOCUMENT_ROWS, DOCUMENTS, EXACT_VECTORS, FORMAT, FORMAT_VERSION, MANIFEST, PASSAGE_ROWS, PASSAGES,
-                    PEOPLE, VECTORS, Index, Vectors, fingerprint, open_index, read_manifest, stored_documents)
+                    PEOPLE, VECTORS, Index, Vectors, fingerprint, open_index, recorded_documents,
+                    stored_documents)
 
 log = logging.getLogger("rag")
 
@@ -77,7 +78,7 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
     """
     if search not in SEARCHES:
         raise ValueError(f"search must be one of {SEARCHES}, not {search!r}")
-    index_dir = Path(index_dir).expanduser()
+    index_dir = _target(index_dir)
     docs = _collect(sources)
     if ray is not None and embedder is not None:
         raise ValueError("a build on Ray embeds with the configured model: leave out embedder")
@@ -128,18 +129,18 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
 
 def default_index() -> Index:
     """The index in the default directory, built from the bundled article when it
-    is missing or unreadable, and rebuilt when the model, the chunker or the
-    bundled article changed (with a one-line notice on stderr)."""
+    is missing, and rebuilt when the model, the chunker or the bundled article
+    changed (with a one-line notice on stderr). Someone's own index that cannot
+    be read is reported, never rebuilt from what remains of it."""
     path = config.default_index_dir()
     bundled = load_documents([config.BUNDLED_ARTICLE])
     try:
         index = open_index(path)
     except IndexFormatError as exc:
+        docs = _documents_to_rebuild(path, bundled)
+        if docs is None:
+            raise
         reason = "missing" if not (path / MANIFEST).exists() else str(exc).split(": ", 1)[-1].split(";")[0]
-        docs = stored_documents(path)
-        if not docs and not _holds_only(path, {d.id for d in bundled}):
-            raise  # someone's own index that cannot be read: reported, never replaced by the article
-        docs = docs or bundled
         log.warning("rag: building the index in %s (%s); this takes a few seconds, once", path, reason)
         return build_index(docs, path)
     fresh = {d.id: d for d in bundled}
@@ -149,6 +150,23 @@ def default_index() -> Index:
         log.warning("rag: the bundled article changed; rebuilding the index in %s", path)
         return build_index([fresh.get(d.id, d) for d in index.documents.values()], path)
     return index
+
+
+def _documents_to_rebuild(path: Path, bundled: list[Document]) -> list[Document] | None:
+    """What a default index that cannot be opened is built again from: the
+    bundled article, when there is no index yet or one of the article alone;
+    the index's own stored documents, when every one its manifest records is
+    there unchanged (an index of another model, chunker or format). None for
+    anything else: rebuilding from part of someone's documents loses the rest."""
+    bundled_ids = {d.id for d in bundled}
+    if not (path / MANIFEST).exists() and not any(path.glob("*.jsonl")):
+        return bundled
+    recorded, stored = recorded_documents(path), stored_documents(path)
+    if recorded is None:  # only the article's own documents tell what the index held
+        return bundled if stored and {d.id for d in stored} <= bundled_ids else None
+    if stored and {d.id: d.sha256 for d in stored} == recorded:
+        return stored
+    return bundled if set(recorded) <= bundled_ids else None
 
 
 class _Writer:
@@ -503,6 +521,18 @@ def _collect(sources) -> list[Document]:
     return docs
 
 
+def _target(index_dir) -> Path:
+    """The index directory as an absolute path with a name: it is swapped in
+    by renaming a sibling folder, which "" or "/" do not have."""
+    text = os.fspath(index_dir) if isinstance(index_dir, (str, os.PathLike)) else None
+    if not isinstance(text, str) or not text.strip() or "\x00" in text:
+        raise IndexFormatError(f"{text!r} is not a directory name; name the index's folder, e.g. --index my-index")
+    path = Path(text).expanduser().absolute()
+    if not path.name or path.name in (".", ".."):
+        raise IndexFormatError(f"{text}: an index needs a folder of its own; name one, e.g. --index my-index")
+    return path
+
+
 def _check_writable_target(index_dir: Path) -> None:
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexFormatError(f"{index_dir}: exists and is not a directory")
@@ -549,11 +579,3 @@ def _swap(tmp: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _holds_only(index_dir: Path, doc_ids: set[str]) -> bool:
-    """Whether the directory has no index yet, or one of just these documents."""
-    if not (index_dir / MANIFEST).exists() and not any(index_dir.glob("*.jsonl")):
-        return True
-    try:
-        return set(read_manifest(index_dir)["documents"]) <= doc_ids
-    except IndexFormatError:
-        return False

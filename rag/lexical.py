@@ -133,10 +133,25 @@ def from_files(files: dict):
         raise ValueError(f"BM25 variant {bm25.method!r} is not one this index writes")
     bm25.vocab_dict = json.loads(bytes(files["vocab.index.json"]))
     bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
-    bm25.scores = {name: npy_view(files[f"{name}.csc.index.npy"]) for name in ("data", "indices", "indptr")}
+    bm25.scores = _checked_scores({name: npy_view(files[f"{name}.csc.index.npy"]) for name in ("data", "indices", "indptr")},
+                                  params, len(bm25.vocab_dict))
     bm25.scores["num_docs"] = num_docs
     bm25.nonoccurrence_array = None
     return bm25
+
+
+def _checked_scores(scores: dict, params: dict, terms: int) -> dict:
+    """The score matrix's arrays, if they are of the types and shapes bm25s
+    wrote: another integer width would be read without error, as wrong scores."""
+    data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+    if (data.dtype != np.dtype(params.get("dtype", "float32")) or data.dtype.kind != "f"
+            or indices.dtype != np.dtype(params.get("int_dtype", "int32")) or indices.dtype.kind not in "iu"
+            or indptr.dtype.kind not in "iu"):
+        raise ValueError("the BM25 score matrix's arrays are not of the types its parameters name")
+    if (data.ndim, indices.ndim, indptr.ndim) != (1, 1, 1) or len(indices) != len(data) or not 0 < len(indptr) <= terms + 1 \
+            or indptr[0] != 0 or indptr[-1] != len(data):
+        raise ValueError("the BM25 score matrix's arrays do not fit together")
+    return scores
 
 
 def document_frequencies(bm25) -> dict[str, int]:

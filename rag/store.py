@@ -34,7 +34,6 @@ import logging
 import mmap
 import os
 import re
-import stat
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from .chunking import CHUNKER_VERSION, Passage, Person
 from .documents import Document
 from .embedding import Embedder, embedder_for, known_models
 from .errors import IndexFormatError, MissingDependencyError
+from .files import NotAFileError, TooLargeError, check_size, open_regular, read_regular
 
 log = logging.getLogger("rag")
 
@@ -57,6 +57,8 @@ MANIFEST, DOCUMENTS, PASSAGES, VECTORS = "manifest.json", "documents.jsonl", "pa
 DOCUMENT_ROWS, PASSAGE_ROWS, PEOPLE, EXACT_VECTORS = "documents.rows.npy", "passages.rows.npy", "people.json", "vectors.npy"
 # Files this small are hashed when opened (SciFact's, not a million passages').
 HASH_UP_TO = 64 * 1024 * 1024
+# A manifest lists each document's id and hash: a million documents take ~150 MB.
+MAX_MANIFEST_BYTES = 512 * 1024 * 1024
 # Readings of an index that a writer keeps swapping before giving up.
 _READ_ATTEMPTS = 5
 # Files read a row at a time through their descriptor (see `Vectors`), not mapped.
@@ -433,7 +435,7 @@ def _snapshot(index_dir: Path) -> tuple[dict, dict]:
             time.sleep(0.05 * (attempt + 1))
             continue
         try:
-            manifest = _parse_manifest(_read_at(directory, MANIFEST, index_dir), index_dir)
+            manifest = _parse_manifest(_read_manifest_at(directory, index_dir), index_dir)
             recorded = manifest["files"]
             files = {name: _map_at(directory, name, index_dir, recorded.get(name), mapped=name not in _READ_BY_ROW)
                      for name in files_of(manifest, index_dir)}
@@ -451,22 +453,23 @@ def _snapshot(index_dir: Path) -> tuple[dict, dict]:
     raise _corrupt(index_dir, "it kept changing while being read")
 
 
-def _read_at(directory: int, name: str, index_dir: Path) -> bytes:
-    with _open_at(directory, name, index_dir) as f:
-        return f.read()
+def _read_manifest_at(directory: int, index_dir: Path) -> bytes:
+    with _open_at(directory, MANIFEST, index_dir) as f:
+        try:
+            check_size(f, MAX_MANIFEST_BYTES, MANIFEST)
+        except TooLargeError as exc:
+            raise _corrupt(index_dir, str(exc)) from None
+        return f.read(MAX_MANIFEST_BYTES)
 
 
 def _open_at(directory: int, name: str, index_dir: Path):
     try:
-        fd = os.open(name, os.O_RDONLY, dir_fd=directory)
+        return open_regular(name, dir_fd=directory)
     except FileNotFoundError as exc:
         exc.filename = name
         raise
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise _corrupt(index_dir, f"{name} is a directory" if stat.S_ISDIR(mode) else f"{name} is not a file")
-    return os.fdopen(fd, "rb")
+    except NotAFileError as exc:
+        raise _corrupt(index_dir, str(exc)) from None
 
 
 def _map_at(directory: int, name: str, index_dir: Path, recorded, *, mapped: bool = True):
@@ -533,9 +536,13 @@ def read_manifest(index_dir: Path) -> dict:
     if not index_dir.is_dir():
         raise IndexFormatError(f"{index_dir}: no index here (build one with: rag index PATH... --index {index_dir})")
     try:
-        data = (index_dir / MANIFEST).read_bytes()
+        data = read_regular(index_dir / MANIFEST, MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         raise IndexFormatError(f"{index_dir}: not an index (no {MANIFEST}); build one with: rag index PATH... --index {index_dir}") from None
+    except (NotAFileError, TooLargeError) as exc:
+        raise _corrupt(index_dir, str(exc).replace(f"{index_dir}/", "")) from None
+    except OSError as exc:
+        raise IndexFormatError(f"{index_dir}: cannot read {MANIFEST} ({exc.strerror or exc})") from None
     return _parse_manifest(data, index_dir)
 
 
@@ -561,9 +568,20 @@ def _parse_manifest(data: bytes, index_dir: Path) -> dict:
 def stored_documents(index_dir: Path) -> list[Document]:
     """Documents kept in an index that can no longer be used as is (say, built
     with another model or an older format), so it can be rebuilt without the
-    original files."""
+    original files. Empty when they cannot be read."""
     try:
-        rows = (index_dir / DOCUMENTS).read_bytes().splitlines()
+        with open_regular(index_dir / DOCUMENTS) as f:
+            rows = f.read().splitlines()
         return [Document(r["id"], r["text"], r["title"], r["source"]) for r in map(json.loads, filter(None, rows))]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return []
+
+
+def recorded_documents(index_dir: Path) -> dict[str, str] | None:
+    """Each document's SHA-256 as the manifest records it, whatever the index's
+    format or model; None when the manifest cannot be read."""
+    try:
+        catalog = json.loads(read_regular(index_dir / MANIFEST, MAX_MANIFEST_BYTES))["documents"]
+        return {str(doc_id): str(d["sha256"]) for doc_id, d in catalog.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None

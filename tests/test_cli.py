@@ -118,3 +118,29 @@ def test_usage_error_exits_2(capsys):
 
 def test_bundled_article_is_package_data():
     assert BUNDLED_ARTICLE.read_text(encoding="utf-8").startswith("North Korean troops in Russia")
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": 1, "question": "Who?", "answers": [5]}', "'answers' must be a list of strings"),
+    ('{"id": 1, "question": "Who?", "evidence": null}', "'evidence' must be a list of strings"),
+    ('{"id": 1, "question": "Who?", "max_chars": 1e400}', "'max_chars' must be a whole number"),
+    ('{"id": 1, "question": "Who?", "all_of": [["a"], 3]}', "'all_of' must be a list of strings"),
+    ('{"id": 1, "question": ["Who?"]}', "'question' must be a string"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("[1, 2]", "each line must be a JSON object"),
+])
+def test_eval_file_with_bad_fields_is_one_line(capsys, tmp_path, article_index, line, message):
+    (tmp_path / "cases.jsonl").write_text(line + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "eval", tmp_path / "cases.jsonl", "--index", article_index.path)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith("rag: error: ") and "cases.jsonl:1: not a question object" in err and message in err
+
+
+def test_eval_of_a_device_or_fifo_is_refused_without_reading_it(capsys, tmp_path, article_index):
+    import os
+
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    for path in ("/dev/zero", tmp_path / "fifo.jsonl"):
+        code, out, err = run(capsys, "eval", path, "--index", article_index.path)
+        assert code == 1 and out == "" and err.count("\n") == 1
+        assert "is not a regular file; give a JSON-lines question file" in err

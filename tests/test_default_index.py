@@ -64,3 +64,28 @@ def test_someone_elses_unreadable_index_is_reported_not_replaced(default_dir, em
     with pytest.raises(rag.IndexFormatError, match="default-index: index is corrupt"):
         rag.indexing.default_index()
     assert {str(p): p.read_bytes() for p in default_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_damaged_own_index_is_reported_never_rebuilt_from_what_remains(default_dir, embedder):
+    # documents.jsonl cut to its first line once made `rag ask` rebuild the index
+    # from that line: the other document was silently gone.
+    docs = [rag.Document(id="memo", text="The ferry starts in June."),
+            rag.Document(id="rota", text="Ana Silva staffs the ticket office on Mondays.")]
+    rag.build_index(docs, default_dir, embedder=embedder)
+    documents = default_dir / "documents.jsonl"
+    documents.write_bytes(documents.read_bytes().splitlines(keepends=True)[0])
+    before = {str(p): p.read_bytes() for p in default_dir.rglob("*") if p.is_file()}
+    with pytest.raises(rag.IndexFormatError, match="default-index: index is corrupt .*rebuild it with: rag index") as info:
+        rag.ask("Who staffs the ticket office?")
+    assert "\n" not in str(info.value)
+    assert {str(p): p.read_bytes() for p in default_dir.rglob("*") if p.is_file()} == before
+
+
+def test_an_outdated_own_index_whose_documents_are_whole_is_rebuilt_from_all_of_them(default_dir, embedder):
+    docs = [rag.Document(id="memo", text="The ferry starts in June."),
+            rag.Document(id="rota", text="Ana Silva staffs the ticket office on Mondays.")]
+    rag.build_index(docs, default_dir, embedder=embedder)
+    manifest = json.loads((default_dir / MANIFEST).read_text())
+    (default_dir / MANIFEST).write_text(json.dumps({**manifest, "chunker_version": "0"}))
+    assert rag.ask("Who staffs the ticket office?").citations[0].doc_id == "rota"
+    assert list(json.loads((default_dir / MANIFEST).read_text())["documents"]) == ["memo", "rota"]

@@ -102,3 +102,17 @@ def test_more_questions_at_once_than_one_shared_call_takes(embedder):
     with ThreadPoolExecutor(16) as pool:
         vectors = np.stack(list(pool.map(together, texts)))
     np.testing.assert_allclose(vectors, embedder.encode(texts), atol=1e-5)
+
+
+def test_the_same_question_from_many_threads_at_once(embedder):
+    # Two waiters with equal text once compared equal, so one thread took the
+    # other's place in the queue: a ValueError for one, a wait forever for another.
+    from rag.embedding import _Together
+
+    from .threads import run_threads
+
+    text = "What did Pistorius say about international law?"
+    together = _Together(embedder._encode, max_batch=3)
+    vectors = run_threads(16, lambda _: [together(text) for _ in range(12)])
+    np.testing.assert_allclose(np.stack([v for each in vectors for v in each]),
+                               np.repeat(embedder.encode([text]), 16 * 12, axis=0), atol=1e-5)

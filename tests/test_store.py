@@ -354,3 +354,56 @@ def test_a_damaged_lexical_index_is_refused_in_one_line(tmp_path, hashing, damag
     with pytest.raises(IndexFormatError) as caught:
         open_with(tmp_path / "ix", hashing)
     assert "\n" not in str(caught.value) and str(tmp_path / "ix") in str(caught.value)
+
+
+@pytest.mark.parametrize("name", [MANIFEST, PASSAGES, VECTORS, "lexical/params.index.json", "documents.jsonl"])
+def test_index_files_that_are_fifos_are_refused_not_waited_on(tmp_path, hashing, name):
+    # Opening a FIFO for reading blocks until a writer comes: forever, here.
+    import threading
+
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    (tmp_path / "ix" / name).unlink()
+    os.mkfifo(tmp_path / "ix" / name)
+    outcome = []
+
+    def open_it():
+        try:
+            open_and_read(tmp_path / "ix", hashing)
+        except IndexFormatError as exc:
+            outcome.append(str(exc))
+
+    opener = threading.Thread(target=open_it, daemon=True)
+    opener.start()
+    opener.join(60)  # a guard against the hang, not a timing check
+    assert not opener.is_alive(), f"opening an index whose {name} is a FIFO blocked"
+    assert outcome and "not a regular file" in outcome[0] and "\n" not in outcome[0]
+
+
+def test_a_manifest_that_is_a_symlink_to_a_device_is_not_read(tmp_path, hashing):
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    (tmp_path / "ix" / MANIFEST).unlink()
+    (tmp_path / "ix" / MANIFEST).symlink_to("/dev/zero")
+    with pytest.raises(IndexFormatError, match="manifest.json is not a regular file"):
+        open_with(tmp_path / "ix", hashing)
+
+
+@pytest.mark.parametrize("array, dtype", [("data", np.int32), ("data", np.float64), ("indices", np.int64),
+                                          ("indices", np.int16), ("indptr", np.float32)])
+def test_lexical_arrays_of_another_type_are_refused(tmp_path, hashing, array, dtype):
+    # An integer where floats belong raised a TypeError; another integer width
+    # was read without complaint, as wrong scores.
+    build_index(DOCS, tmp_path / "ix", embedder=hashing)
+    target = tmp_path / "ix" / "lexical" / f"{array}.csc.index.npy"
+    np.save(target, np.load(target).astype(dtype), allow_pickle=False)
+    refingerprint(tmp_path / "ix")
+    with pytest.raises(IndexFormatError, match="BM25 score matrix") as caught:
+        open_with(tmp_path / "ix", hashing)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("where", ["", "   ", "a\x00b", "/"])
+def test_an_index_directory_without_a_name_is_refused(tmp_path, hashing, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(IndexFormatError, match="name the index's folder|needs a folder of its own"):
+        build_index(DOCS, where, embedder=hashing)
+    assert list(tmp_path.iterdir()) == []
