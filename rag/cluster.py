@@ -6,7 +6,10 @@ passages on a Ray cluster: a local one of this machine's CPUs, or the cluster
 at ADDRESS. Every worker runs the same chunker and the same ONNX embedder as a
 local build (loaded once per actor), so the passages and vectors are the ones
 a local build makes; they come back in order, to be written and saved for a
-resume as in a local build. Without `ray`, nothing imports Ray.
+resume as in a local build. Without `ray`, nothing imports Ray. An ADDRESS is
+checked first (HOST:PORT, where a gRPC server answers as a Ray head does), and
+Ray's wait to join it is bounded: a wrong one is one line in seconds, where Ray
+alone would wait for minutes without a word.
 
 A local cluster is kept to this machine: no dashboard, no usage statistics,
 no token file, bound to 127.0.0.1; the settings below are only defaults, so a
@@ -20,6 +23,9 @@ runtime environment does).
 import json
 import logging
 import os
+import re
+import socket
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -28,6 +34,18 @@ from .errors import MissingDependencyError, ModelError, one_line
 MISSING = "embedding on Ray needs Ray Data: pip install -e '.[ray]'"
 # Texts sent to a worker at a time.
 WORKER_BATCH = 256
+ADDRESS = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s:/\[\]]+)):(?P<port>[0-9]{1,5})")
+# Seconds an address has to accept a connection, and then to answer.
+PROBE_SECONDS = 3
+# A gRPC server, as Ray's GCS is, answers the HTTP/2 client preface (and an
+# empty SETTINGS frame) with a SETTINGS frame of its own: frame type 4.
+HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000")
+SETTINGS = 4
+# Left to itself, Ray retries a cluster that does not answer for about 15
+# minutes (20 attempts of 5 + 5 + 30 s); these make it one attempt of at most
+# 20 s. Ray reads the first two when it is imported, the last as it connects.
+CONNECT_LIMITS = {"RAY_gcs_rpc_server_connect_timeout_s": "5", "RAY_py_gcs_connect_timeout_s": "10",
+                  "RAY_gcs_server_port_wait_time_s": "1"}
 
 
 class RayEmbedder:
@@ -38,27 +56,18 @@ class RayEmbedder:
                            ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0"), ("RAY_BACKEND_LOG_LEVEL", "fatal"),
                            ("RAY_DATA_LOG_LEVEL", "ERROR")):
             os.environ.setdefault(key, value)  # before Ray is imported: it reads them then
-        try:
-            import ray
-            import ray.data
-        except ImportError as exc:
-            raise MissingDependencyError(MISSING) from exc
-        self.name, self.dim, self.int8 = name, dim, int8
-        self._started = not ray.is_initialized()
-        # A local cluster on a busy machine can miss Ray's fixed 30 s wait for its
-        # raylet to register; a second start then succeeds.
-        attempts = (2 if address == "local" else 1) if self._started else 0
-        for attempt in range(attempts):
+        if address != "local":
+            check_address(address)
+        with _connect_limits(address):
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                         **({"num_cpus": os.cpu_count()} if address == "local" else {}))
-                break
-            except Exception as exc:  # Ray raises ConnectionError and others for a cluster it cannot reach
-                ray.shutdown()
-                if attempt == 0 and address == "local" and "timed out during startup" in str(exc):
-                    continue
-                raise ModelError(f"cannot start or reach the Ray cluster at {address} "
-                                 f"({type(exc).__name__}: {one_line(exc)})") from None
+                import ray
+                import ray.data
+            except ImportError as exc:
+                raise MissingDependencyError(MISSING) from exc
+            self._started = not ray.is_initialized()
+            if self._started:
+                _init(ray, address)
+        self.name, self.dim, self.int8 = name, dim, int8
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.execution_options.preserve_order = True
@@ -102,6 +111,75 @@ class RayEmbedder:
             import ray
 
             ray.shutdown()
+
+
+def check_address(address: str) -> None:
+    """Raise `ModelError` unless `address` is HOST:PORT and a gRPC server, as a
+    Ray cluster's head is, answers there: Ray waits on anything else for minutes
+    without a word."""
+    found = ADDRESS.fullmatch(address)
+    if not found or not 1 <= int(found["port"]) <= 65535:
+        raise ModelError(f"{address!r} is not a Ray cluster address: give HOST:PORT with a port from 1 to 65535 "
+                         "(an IPv6 host in brackets, [::1]:6379), or 'local' for a cluster of this machine")
+    try:
+        conn = socket.create_connection((found["ipv6"] or found["host"], int(found["port"])), timeout=PROBE_SECONDS)
+    except OSError as exc:  # refused, unreachable, no answer in time, or a host name that does not resolve
+        raise ModelError(f"nothing answers at {address} ({exc.strerror or exc}): start the cluster there "
+                         "(ray start --head) or correct the address") from None
+    with conn:
+        why = _not_grpc(conn)
+    if why:
+        raise ModelError(f"{address} accepts connections but is not a Ray cluster ({why}): give its head node's "
+                         "address, as ray start --head prints it (port 6379 unless set)")
+
+
+def _not_grpc(conn: socket.socket) -> str | None:
+    """Why the server at the other end of `conn` is not a gRPC server, or None."""
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        return None  # the cluster then expects a TLS handshake first, which only Ray makes
+    try:
+        conn.sendall(HTTP2_HELLO)
+        frame = conn.recv(9, socket.MSG_WAITALL)
+    except TimeoutError:
+        return f"no answer in {PROBE_SECONDS} s"
+    except OSError as exc:  # reset by the server
+        return exc.strerror or str(exc)
+    if not frame:
+        return "it closed the connection"
+    return None if len(frame) == 9 and frame[3] == SETTINGS else "its answer is not Ray's"
+
+
+@contextmanager
+def _connect_limits(address: str):
+    """`CONNECT_LIMITS` (unless set already) while Ray is imported and joins the
+    cluster at `address`; taken back after, so that the processes of a local
+    cluster started later keep Ray's own."""
+    added = {} if address == "local" else {k: v for k, v in CONNECT_LIMITS.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            del os.environ[key]
+
+
+def _init(ray, address: str) -> None:
+    """Start a local cluster or join the one at `address`, or raise `ModelError`."""
+    # A local cluster on a busy machine can miss Ray's fixed 30 s wait for its
+    # raylet to register; a second start then succeeds.
+    for attempt in range(2 if address == "local" else 1):
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                     **({"num_cpus": os.cpu_count()} if address == "local" else {}))
+            return
+        except Exception as exc:  # Ray raises ConnectionError and others for a cluster it cannot reach
+            ray.shutdown()
+            if attempt == 0 and address == "local" and "timed out during startup" in str(exc):
+                continue
+            if address == "local":
+                raise ModelError(f"cannot start a local Ray cluster ({type(exc).__name__}: {one_line(exc)})") from None
+            raise ModelError(f"cannot join the Ray cluster at {address} ({type(exc).__name__}: {one_line(exc)}): "
+                             f"check that it is up (ray status there) and runs Ray {ray.__version__}, as here") from None
 
 
 def _chunk(batch: dict) -> dict:

@@ -13,7 +13,9 @@ The index directory keeps the manifest, which names the URI and the
 collection, and everything else a local index holds (passages, documents,
 vectors, the lexicon): answers read passages there, and retrieval only asks
 Milvus. Each build writes a new collection; the manifest then points to it and
-the previous one is dropped, so readers never see half of a rebuild.
+the previous one is dropped, so readers never see half of a rebuild. A search
+whose database or collection is gone says so, with the command that rebuilds
+the index; it never lets Milvus Lite make an empty database in its place.
 
 Left out: storing documents in Milvus, sharded or partitioned collections,
 Milvus's own embedding functions.
@@ -23,6 +25,7 @@ import logging
 import re
 import threading
 import uuid
+from pathlib import Path
 from typing import Iterable, NamedTuple
 
 import numpy as np
@@ -56,12 +59,17 @@ def client(uri: str):
             try:
                 _clients[uri] = MilvusClient(uri=uri, token=config.milvus_token())
             except Exception as exc:  # pymilvus raises its own types for a server that is down or a locked file
-                if not re.match(r"\w+://", uri):
+                if is_lite(uri):
                     raise IndexFormatError(
                         f"cannot open the Milvus Lite database {uri}: Milvus Lite lets one process at a time open it, "
                         "so another process (a chat page, a build) may have it; for several, run a Milvus server") from None
                 raise IndexFormatError(f"cannot reach Milvus at {uri} ({type(exc).__name__}: {one_line(exc)})") from None
         return _clients[uri]
+
+
+def is_lite(uri: str) -> bool:
+    """Whether `uri` is a Milvus Lite database (a path), not a server's address."""
+    return not re.match(r"\w+://", uri)
 
 
 def new_collection_name(index_name: str) -> str:
@@ -159,10 +167,7 @@ class MilvusSearch:
         from .lexical import terms
         from .retrieval import RRF_K, Hit
 
-        milvus = client(self.uri)
-        if not self._loaded:  # a reopened Milvus Lite database starts with its collections released
-            milvus.load_collection(self.collection)
-            self._loaded = True
+        milvus = self._open(index)
         words = terms_text(terms(question))
         dense_params = {"metric_type": "IP", "params": {"ef": max(64, 2 * n)}}  # ef: read by HNSW only
         dense = AnnSearchRequest([query_vector.tolist()], "vector", dense_params, limit=n)
@@ -177,8 +182,8 @@ class MilvusSearch:
             else:
                 found = milvus.hybrid_search(self.collection, reqs=[dense, lexical], ranker=RRFRanker(RRF_K), limit=n)
         except Exception as exc:
-            raise IndexFormatError(f"Milvus at {self.uri} could not search {self.collection} "
-                                   f"({type(exc).__name__}: {one_line(exc)})") from None
+            self._check_collection(milvus, index)  # dropped since it was opened: say so
+            raise self._failed("search", exc) from None
         rows = [int(h["row"] if "row" in h else h["id"]) for h in found[0]]
         scores = [float(h["distance"]) for h in found[0]]
         if mode == "hybrid" and words:
@@ -187,3 +192,35 @@ class MilvusSearch:
             fused = [1.0 / (RRF_K + rank + 1) for rank in range(len(rows))]
         cosines = index.vectors[rows] @ query_vector if rows else []
         return [Hit(r, s, float(c), 0.0) for r, s, c in zip(rows, fused, cosines)]
+
+    def _open(self, index):
+        """The client, the collection checked and loaded the first time."""
+        if self._loaded:
+            return client(self.uri)
+        if is_lite(self.uri) and not Path(self.uri).exists():  # Milvus Lite would make a new, empty one there
+            raise IndexFormatError(f"{index.path}: its Milvus Lite database {self.uri} is gone; "
+                                   f"rebuild it with: {self._rebuild(index)}")
+        milvus = client(self.uri)
+        self._check_collection(milvus, index)
+        try:
+            milvus.load_collection(self.collection)  # a reopened Milvus Lite database starts with its collections released
+        except Exception as exc:
+            raise self._failed("load", exc) from None
+        self._loaded = True
+        return milvus
+
+    def _check_collection(self, milvus, index) -> None:
+        try:
+            there = milvus.has_collection(self.collection)
+        except Exception as exc:  # a server gone down
+            raise self._failed("look for", exc) from None
+        if not there:
+            raise IndexFormatError(f"{index.path}: its Milvus collection {self.collection} is gone from {self.uri}; "
+                                   f"rebuild it with: {self._rebuild(index)}")
+
+    def _rebuild(self, index) -> str:
+        return f"rag index PATH... --index {index.path} --store milvus {self.uri}"
+
+    def _failed(self, doing: str, exc: Exception) -> IndexFormatError:
+        return IndexFormatError(f"Milvus at {self.uri} could not {doing} {self.collection} "
+                                f"({type(exc).__name__}: {one_line(exc)})")

@@ -1,6 +1,7 @@
 """The Milvus store: the same answers as the local store, from a real embedded Milvus Lite."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag import Document, MissingDependencyError, build_index, open_index
+from rag import Document, IndexFormatError, MissingDependencyError, build_index, open_index
 from rag.config import BUNDLED_ARTICLE
 from tests.test_store import CountingEmbedder
 
@@ -115,6 +116,65 @@ def test_a_missing_extra_is_one_line_saying_what_to_install(tmp_path, monkeypatc
     with pytest.raises(MissingDependencyError, match=r"pip install -e '\.\[milvus\]'"):
         build_index(DOCS, tmp_path / "other", embedder=hashing, milvus=str(tmp_path / "other.db"))
     assert not (tmp_path / "other").exists()
+
+
+def remove(path: Path) -> None:
+    """Delete a Milvus Lite database, whichever it is: Milvus Lite 3's is a folder."""
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def test_a_deleted_milvus_database_is_one_line_saying_how_to_rebuild(tmp_path, hashing):
+    uri = tmp_path / "milvus.db"
+    built = build_index(DOCS, tmp_path / "ix", embedder=hashing, milvus=str(uri))
+    remove(uri)
+    for index in (built, open_index(tmp_path / "ix", model=hashing.name)):
+        index.derived["embedder"] = hashing
+        with pytest.raises(IndexFormatError) as caught:
+            rag.retrieve("Who said the dam held?", k=1, index=index)
+        assert str(caught.value) == (f"{tmp_path / 'ix'}: its Milvus Lite database {uri} is gone; "
+                                     f"rebuild it with: rag index PATH... --index {tmp_path / 'ix'} --store milvus {uri}")
+    assert not uri.exists()  # not made anew, empty, by Milvus Lite
+
+
+def test_a_dropped_milvus_collection_is_one_line_saying_how_to_rebuild(tmp_path, hashing):
+    from rag.milvus import client
+
+    uri = str(tmp_path / "milvus.db")
+    index = build_index(DOCS, tmp_path / "ix", embedder=hashing, milvus=uri)
+    index.derived["embedder"] = hashing
+    assert rag.retrieve("Who said the dam held?", k=1, index=index)  # the collection loaded, then dropped
+    client(uri).drop_collection(index.store["collection"])
+    for index in (index, open_index(tmp_path / "ix", model=hashing.name)):
+        index.derived["embedder"] = hashing
+        with pytest.raises(IndexFormatError, match=r"its Milvus collection rag_ix_\w+ is gone from .*milvus\.db; "
+                                                   r"rebuild it with: rag index PATH\.\.\. --index .* --store milvus "):
+            rag.retrieve("Who said the dam held?", k=1, index=index)
+
+
+def test_the_command_line_says_a_milvus_collection_or_database_is_gone_and_the_rebuild_works(tmp_path):
+    rag_cmd = str(Path(sys.executable).with_name("rag"))
+    uri, ix = tmp_path / "cli.db", str(tmp_path / "ix")
+    rebuild = [rag_cmd, "index", str(DATA / "ferry.txt"), "--index", ix, "--store", "milvus", str(uri)]
+    ask = [rag_cmd, "ask", "Which sea will the electric ferry cross?", "--index", ix]
+    assert subprocess.run(rebuild, capture_output=True, text=True).returncode == 0
+    collection = json.loads((tmp_path / "ix" / "manifest.json").read_text())["store"]["collection"]
+    # From another process: Milvus Lite lets one at a time open the database.
+    subprocess.run([sys.executable, "-c", "import sys; from rag.milvus import client; "
+                    "client(sys.argv[1]).drop_collection(sys.argv[2])", str(uri), collection], check=True)
+
+    def asked_says(gone: str) -> None:
+        out = subprocess.run(ask, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.splitlines() == [
+            f"rag: error: {ix}: {gone}; rebuild it with: rag index PATH... --index {ix} --store milvus {uri}"]
+
+    asked_says(f"its Milvus collection {collection} is gone from {uri}")
+    remove(uri)
+    asked_says(f"its Milvus Lite database {uri} is gone")
+    assert not uri.exists()
+    assert subprocess.run(rebuild, capture_output=True, text=True).returncode == 0
+    answered = subprocess.run(ask, capture_output=True, text=True)
+    assert answered.returncode == 0 and "Skagerrak" in answered.stdout, answered.stderr
 
 
 def test_the_command_line_indexes_into_milvus_and_refuses_other_stores(tmp_path):
