@@ -7,19 +7,22 @@ via pypdf; a scanned PDF without one is reported as empty). A directory is
 searched recursively for those types; hidden files and other types in it are
 skipped.
 
-Every failure a user can cause (missing path, empty, binary or oversized file,
-unsupported type, unreadable PDF) raises `DocumentError` with a one-line message.
+Every failure a user can cause (missing or unreadable path, empty, binary or
+oversized file, unsupported type, unreadable PDF) raises `DocumentError` with a
+one-line message. A file name that is not UTF-8 is read, and shown with U+FFFD
+for the bytes that are not.
 
 Left out: OCR, Office formats, encodings other than UTF-8 and Windows-1252.
 """
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import MAX_FILE_BYTES
-from .errors import DocumentError, MissingDependencyError
+from .errors import DocumentError, MissingDependencyError, one_line
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -31,12 +34,25 @@ _TITLE_MAX = 120
 
 @dataclass(frozen=True)
 class Document:
-    """A unit of text to answer from. `text` is what passage offsets point into."""
+    """A unit of text to answer from. `text` is what passage offsets point into.
+
+    Lone surrogates in its id, title and source (from a file name that is not
+    UTF-8, or a broken JSON string) become U+FFFD, so that they can always be
+    written as UTF-8: to the index, to JSON, to a terminal. The text is cleaned
+    when it is indexed instead: scanning it here would slow every answer that
+    reads a long document back from the index.
+    """
 
     id: str
     text: str
     title: str = ""
     source: str | None = None
+
+    def __post_init__(self):
+        for name in ("id", "title", "source"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # a wrong type is left for the indexer to report
+                object.__setattr__(self, name, without_surrogates(value))
 
     @property
     def sha256(self) -> str:
@@ -46,6 +62,7 @@ class Document:
 # Deeper element nesting than this is refused (real pages stay under a hundred).
 MAX_HTML_DEPTH = 1000
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in range(32)}  # a file name may hold a line break
 
 
 def load_documents(paths, *, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
@@ -56,9 +73,9 @@ def load_documents(paths, *, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
     """
     found: list[tuple[Path, str]] = []
     for raw in paths:
-        path = Path(raw).expanduser()
+        path = _user_path(raw)
         if not path.exists():
-            raise DocumentError(f"{path}: no such file or directory")
+            raise DocumentError(f"{_shown(path)}: no such file or directory")
         if path.is_dir():
             files = sorted(
                 p for p in path.rglob("*")
@@ -67,7 +84,7 @@ def load_documents(paths, *, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
             )
             if not files:
                 raise DocumentError(
-                    f"{path}: no supported files in this directory "
+                    f"{_shown(path)}: no supported files in this directory "
                     f"(looked for {', '.join(sorted(SUPPORTED_SUFFIXES))})"
                 )
             found.extend((f, f.relative_to(path).as_posix()) for f in files)
@@ -75,7 +92,8 @@ def load_documents(paths, *, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
             found.append((path, path.name))
 
     docs, seen = [], set()
-    for path, doc_id in found:
+    for path, name in found:
+        doc_id = without_surrogates(name)  # before the check for duplicates: two such names may become one
         unique, n = doc_id, 2
         while unique in seen:
             unique, n = f"{doc_id}~{n}", n + 1
@@ -86,19 +104,16 @@ def load_documents(paths, *, max_bytes: int = MAX_FILE_BYTES) -> list[Document]:
 
 def load_file(path, *, doc_id: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Load one file into a `Document`, choosing the reader by its suffix."""
-    path = Path(path).expanduser()
+    path = _user_path(path)
     if not path.is_file():
-        raise DocumentError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+        raise DocumentError(f"{_shown(path)}: " + ("not a regular file" if path.exists() else "no such file"))
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
-            f"{path}: unsupported file type '{suffix or '(none)'}' "
+            f"{_shown(path)}: unsupported file type '{_shown(suffix) or '(none)'}' "
             f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
         )
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DocumentError(f"{path}: file is too large ({size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB)")
-    data = path.read_bytes()
+    data = _read_at_most(path, max_bytes)
     if suffix in PDF_SUFFIXES:
         title, text = _read_pdf(path, data)
     else:
@@ -106,7 +121,7 @@ def load_file(path, *, doc_id: str | None = None, max_bytes: int = MAX_FILE_BYTE
         title, text = _read_html(raw, path) if suffix in HTML_SUFFIXES else ("", _normalise_newlines(raw))
     if not text.strip():
         hint = " (a scanned PDF without a text layer?)" if suffix in PDF_SUFFIXES else ""
-        raise DocumentError(f"{path}: file has no text{hint}")
+        raise DocumentError(f"{_shown(path)}: file has no text{hint}")
     if suffix in TEXT_SUFFIXES:
         title = first_line(text)  # a plain text's title is its first line, by convention
     elif not meaningful_title(title):
@@ -131,6 +146,35 @@ def without_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def _user_path(raw) -> Path:
+    path = Path(raw).expanduser()
+    if "\x00" in str(path):  # no file has such a name, and Python says so with a ValueError, not an OSError
+        raise DocumentError(f"{_shown(path)}: a path cannot contain a NUL character; check the file name")
+    return path
+
+
+def _shown(path) -> str:
+    """A path as a one-line message can show it, whatever bytes its name holds."""
+    return without_surrogates(str(path)).translate(_CONTROL_ESCAPES)
+
+
+def _read_at_most(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refused before reading when over `max_bytes`. Reading
+    stops at the limit too: a file may hold more than its size says (one still
+    being written, or one of /proc's)."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(max_bytes + 1) if size <= max_bytes else b""
+    except OSError as exc:
+        raise DocumentError(f"{_shown(path)}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    size = max(size, len(data))
+    if size > max_bytes:
+        raise DocumentError(f"{_shown(path)}: file is too large ({size / 2**20:.1f} MB; "
+                            f"the limit is {max_bytes / 2**20:.0f} MB): split it into smaller files")
+    return data
+
+
 def first_line(text: str) -> str:
     """A fallback title: the first non-empty line, shortened."""
     for line in text.splitlines():
@@ -143,14 +187,14 @@ def first_line(text: str) -> str:
 def _decode(path: Path, data: bytes) -> str:
     sample = data[:8192]
     if b"\x00" in sample:
-        raise DocumentError(f"{path}: looks like a binary file, not text")
+        raise DocumentError(f"{_shown(path)}: looks like a binary file, not text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
     control = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\r\t\f")
     if control > 0.05 * min(len(text), 8192):
-        raise DocumentError(f"{path}: looks like a binary file, not text")
+        raise DocumentError(f"{_shown(path)}: looks like a binary file, not text")
     return text
 
 
@@ -158,11 +202,12 @@ def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-_BLOCK_TAGS = [
+_BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "header", "footer", "aside", "nav",
     "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
     "table", "tr", "td", "th", "blockquote", "pre", "figure", "figcaption", "hr",
-]
+}
+_HIDDEN_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe"}
 
 
 def _read_html(html: str, path: Path) -> tuple[str, str]:
@@ -172,19 +217,40 @@ def _read_html(html: str, path: Path) -> tuple[str, str]:
         raise MissingDependencyError("reading HTML needs beautifulsoup4: pip install beautifulsoup4") from exc
     depth = _nesting(html)
     if depth > MAX_HTML_DEPTH:
-        # BeautifulSoup's tree walks take quadratic time on such input; no prose is nested this deep.
-        raise DocumentError(f"{path}: HTML nested {depth:,} levels deep (the limit is {MAX_HTML_DEPTH:,})")
+        # No prose is nested this deep: a page that is, is broken or hostile.
+        raise DocumentError(f"{_shown(path)}: HTML nested {depth:,} levels deep (the limit is {MAX_HTML_DEPTH:,})")
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
-        tag.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    lines = (" ".join(line.split()) for line in _visible_text(soup).splitlines())
     return title, "\n".join(line for line in lines if line)
+
+
+def _visible_text(soup) -> str:
+    """The page's text, with a line break for each <br> and around each block element.
+
+    One walk over the tree, which is left as parsed: inserting the breaks into it
+    instead costs BeautifulSoup a scan of the element's siblings and descendants
+    per insertion, minutes on a long page.
+    """
+    from bs4 import CData, NavigableString
+
+    out: list[str] = []
+    todo = [soup]  # nodes still to visit, and the break that ends a block, in reverse order
+    while todo:
+        node = todo.pop()
+        if isinstance(node, NavigableString):
+            if type(node) in (NavigableString, CData):  # not comments, doctypes or declarations
+                out.append(node)
+        elif isinstance(node, str):
+            out.append(node)
+        elif node.name == "br":
+            out.append("\n")
+        elif node.name not in _HIDDEN_TAGS:
+            end = "\n" if node.name in _BLOCK_TAGS else ""
+            out.append(end)
+            todo.append(end)
+            todo.extend(reversed(node.contents))
+    return "".join(out)
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
@@ -219,18 +285,21 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, str]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise DocumentError(f"{path}: PDF is encrypted")
+            raise DocumentError(f"{_shown(path)}: PDF is encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title or "") if reader.metadata else ""
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise DocumentError(f"{path}: not a readable PDF ({exc})") from exc
+        raise DocumentError(f"{_shown(path)}: not a readable PDF ({one_line(exc)})") from exc
     except Exception as exc:
         # A damaged or hostile PDF fails deep inside pypdf in ways no list of
         # its exceptions covers (nested arrays, compression bombs, flipped bytes).
-        raise DocumentError(f"{path}: not a readable PDF ({type(exc).__name__})") from exc
+        raise DocumentError(f"{_shown(path)}: not a readable PDF ({type(exc).__name__})") from exc
     return str(title).strip(), "\n\n".join(_unwrap(page) for page in pages if page.strip())
+
+
+_SENTENCE_END = set(".!?:”\"")
 
 
 def _unwrap(page: str) -> str:
@@ -241,15 +310,16 @@ def _unwrap(page: str) -> str:
     followed by a capitalised line is kept as a paragraph end.
     """
     page = re.sub(r"-\n(?=[a-z])", "", _normalise_newlines(page))
-    lines = [line.strip() for line in page.split("\n")]
-    out: list[str] = []
-    for line in lines:
+    # A paragraph's lines are joined once, at the end: growing its string line by
+    # line, and matching a regular expression against its end each time, took time
+    # quadratic in its length (minutes for a page of lines without full stops).
+    paragraphs: list[list[str]] = []  # an empty one is a blank line
+    for line in (line.strip() for line in page.split("\n")):
         if not line:
-            if out and out[-1] != "":
-                out.append("")
-            continue
-        if out and out[-1] and not (re.search(r"[.!?:”\"]$", out[-1]) and line[:1].isupper()):
-            out[-1] += " " + line
+            if paragraphs and paragraphs[-1]:
+                paragraphs.append([])
+        elif paragraphs and paragraphs[-1] and not (paragraphs[-1][-1][-1] in _SENTENCE_END and line[0].isupper()):
+            paragraphs[-1].append(line)
         else:
-            out.append(line)
-    return "\n".join(out).strip()
+            paragraphs.append([line])
+    return "\n".join(" ".join(lines) for lines in paragraphs).strip()

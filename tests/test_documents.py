@@ -1,7 +1,10 @@
+import os
 import zlib
+from pathlib import Path
 
 import pytest
 
+import rag
 from rag import Document, DocumentError, load_documents
 from rag.documents import load_file
 
@@ -91,6 +94,24 @@ def test_huge_file_is_refused_before_reading(tmp_path):
         load_documents([path], max_bytes=1000)
 
 
+def test_file_over_the_size_limit_gets_one_line_saying_what_to_do(tmp_path):
+    path = tmp_path / "huge.txt"
+    with open(path, "wb") as f:
+        f.truncate(25 * 2**20)  # sparse: 25 MB that take no disk
+    with pytest.raises(DocumentError, match=r"huge.txt: file is too large \(25.0 MB; the limit is 20 MB\): "
+                                            r"split it into smaller files$"):
+        load_documents([path])
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs Linux's /proc")
+def test_file_larger_than_its_reported_size_is_held_to_the_limit(tmp_path):
+    # /proc's files report a size of 0 whatever they hold, as a file still being written may.
+    path = tmp_path / "maps.txt"
+    path.symlink_to("/proc/self/maps")
+    with pytest.raises(DocumentError, match=r"maps.txt: file is too large"):
+        load_documents([path], max_bytes=100)
+
+
 def test_directory_without_supported_files(tmp_path):
     (tmp_path / "x.docx").write_bytes(b"PK")
     with pytest.raises(DocumentError, match="no supported files"):
@@ -111,7 +132,7 @@ def test_hostile_pdfs_are_one_line_errors(tmp_path, name, content, keys):
 
 
 def test_deeply_nested_html_is_refused_quickly(tmp_path):
-    # 1.1 MB of nested <div>s took BeautifulSoup minutes (quadratic); nesting this deep is never prose.
+    # Nesting this deep is never prose.
     path = tmp_path / "n.html"
     path.write_text("<div>" * 30000 + "The ferry starts in June." + "</div>" * 30000, encoding="utf-8")
     with pytest.raises(DocumentError, match=r"n.html: HTML nested 30,000 levels deep"):
@@ -141,3 +162,88 @@ def test_html_without_a_title_is_named_by_its_file(tmp_path):
     path = tmp_path / "notes.html"
     path.write_text("<p>The ferry starts in June.</p>", encoding="utf-8")
     assert load_file(path).title == "notes.html"
+
+
+# Long documents: each of these took minutes to read, in time quadratic in its
+# length (BeautifulSoup scans an element's siblings and descendants for every
+# line break inserted into its tree; a PDF paragraph grew a line at a time).
+
+
+def test_long_html_page_keeps_each_paragraph_on_its_own_line(tmp_path):
+    path = tmp_path / "long.html"
+    path.write_text("<html><body>" + "".join(f"<p>Paragraph {i}.</p>" for i in range(20_000)) + "</body></html>",
+                    encoding="utf-8")
+    assert load_file(path).text.split("\n") == [f"Paragraph {i}." for i in range(20_000)]
+
+
+def test_html_line_breaks_are_kept_on_a_long_page(tmp_path):
+    path = tmp_path / "poem.html"
+    path.write_text("<p>" + "".join(f"Line {i}<br>" for i in range(40_000)) + "</p>", encoding="utf-8")
+    assert load_file(path).text.split("\n") == [f"Line {i}" for i in range(40_000)]
+
+
+def test_unclosed_paragraphs_are_read_in_order(tmp_path):
+    # html.parser nests each unclosed <p> or <li> in the one before: 24,000 levels deep.
+    path = tmp_path / "notes.html"
+    path.write_text("".join(f"<p>Note {i}.<li>Item {i}." for i in range(12_000)), encoding="utf-8")
+    assert load_file(path).text.split("\n") == [line for i in range(12_000) for line in (f"Note {i}.", f"Item {i}.")]
+
+
+def test_pdf_page_of_lines_without_full_stops_becomes_one_paragraph(tmp_path):
+    # Joining the lines took time quadratic in the paragraph. One text operator
+    # holding all the lines keeps pypdf's part of the test fast.
+    lines = [f"row {i} of the table" for i in range(40_000)]
+    path = tmp_path / "table.pdf"
+    path.write_bytes(pdf_with_content(b"BT /F1 12 Tf 72 720 Td (%s) Tj ET" % "\\n".join(lines).encode()))
+    assert load_file(path).text == " ".join(lines)
+
+
+# Names: a file name on Linux is bytes, and one that is not UTF-8 reaches Python
+# with lone surrogates, which no UTF-8 file or terminal can hold.
+
+
+@pytest.mark.parametrize("given", ["file", "folder"])
+def test_file_whose_name_is_not_utf8_is_indexed_and_retrieved(tmp_path, hashing, given):
+    folder = tmp_path / os.fsdecode(b"d\xe9p\xf4t")
+    folder.mkdir()
+    path = folder / os.fsdecode(b"caf\xe9.txt")
+    path.write_text("The ferry starts in June.", encoding="utf-8")
+    index = rag.build_index([path if given == "file" else folder], tmp_path / "index", embedder=hashing)
+    [hit] = rag.retrieve("When does the ferry start?", k=1, index=index)
+    assert (hit.doc_id, hit.text) == ("caf\ufffd.txt", "The ferry starts in June.")
+    manifest = (tmp_path / "index" / "manifest.json").read_bytes().decode("utf-8")  # valid UTF-8
+    assert "caf\ufffd.txt" in manifest and "d\ufffdp\ufffdt" in manifest
+
+
+def test_document_with_lone_surrogates_is_indexed(tmp_path, hashing):
+    doc = Document(id="a\ud800b", text="The ferry starts in June \udce9.", title="Caf\udce9",
+                   source="notes/\udce9.txt")
+    assert (doc.id, doc.title, doc.source) == ("a\ufffdb", "Caf\ufffd", "notes/\ufffd.txt")
+    index = rag.build_index([doc], tmp_path / "index", embedder=hashing)
+    [hit] = rag.retrieve("When does the ferry start?", k=1, index=index)
+    assert (hit.doc_id, hit.text) == ("a\ufffdb", "The ferry starts in June \ufffd.")
+
+
+def test_names_that_differ_only_in_bytes_that_are_not_utf8_keep_apart(tmp_path):
+    for name in (b"caf\xe8.txt", b"caf\xe9.txt"):
+        (tmp_path / os.fsdecode(name)).write_text("Text.", encoding="utf-8")
+    assert [d.id for d in load_documents([tmp_path])] == ["caf\ufffd.txt", "caf\ufffd.txt~2"]
+
+
+@pytest.mark.parametrize("name, shown", [
+    (b"caf\xe9.xlsx", "caf\ufffd.xlsx"),
+    (b"two\nlines.xlsx", "two\\x0alines.xlsx"),
+])
+def test_error_about_a_strange_file_name_is_one_printable_line(tmp_path, name, shown):
+    path = tmp_path / os.fsdecode(name)
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DocumentError, match="unsupported file type") as info:
+        load_documents([path])
+    assert shown in str(info.value) and "\n" not in str(info.value)
+    str(info.value).encode("utf-8")  # what a terminal or the chat page must be able to do
+
+
+def test_path_with_a_nul_character_is_a_one_line_error():
+    with pytest.raises(DocumentError, match=r"^a\\x00b.txt: a path cannot contain a NUL character") as info:
+        load_documents(["a\x00b.txt"])
+    assert "\x00" not in str(info.value)
