@@ -12,7 +12,12 @@ other sessions never see them.
 
 The page's API (usable with `gradio_client`, or one plain POST to
 `/gradio_api/run/ask`) has two endpoints, `/ask` and `/retrieve`, returning the
-same data as `rag.ask` and `rag.retrieve` as JSON.
+same data as `rag.ask` and `rag.retrieve` as JSON; a call with inputs they
+cannot take is answered 4xx with what was wrong.
+
+Everything the server writes (Gradio's copies of uploads, each session's
+index) goes in a folder of its own inside $GRADIO_TEMP_DIR or the system's
+temporary folder, removed when it stops (Ctrl-C or SIGTERM).
 
 Left out: accounts, saved conversations, uploads larger than the page can index
 in a few seconds (`rag index` takes any size).
@@ -23,9 +28,12 @@ import asyncio
 import html
 import importlib.util
 import itertools
+import json
 import os
 import re
+import reprlib
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -36,6 +44,10 @@ from pathlib import Path
 from typing import Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline tool
+# After each queued event Gradio sums up its last 10,000 with pandas, for a
+# monitoring page this app does not serve: a tenth of the server's time when
+# many ask through the queue. Once in a billion events is never.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))
 if importlib.util.find_spec("matplotlib") is None:
     # Gradio tries `import matplotlib` twice around every call, in its event
     # loop; when it is not installed, each try searches sys.path again (a tenth
@@ -45,7 +57,7 @@ if importlib.util.find_spec("matplotlib") is None:
 import rag  # noqa: E402
 from rag.chunking import paragraphs  # noqa: E402
 from rag.config import MAX_FILE_BYTES  # noqa: E402
-from rag.documents import SUPPORTED_SUFFIXES  # noqa: E402
+from rag.documents import SUPPORTED_SUFFIXES, without_surrogates  # noqa: E402
 
 EXAMPLES = [
     "What did Pistorius say about international law?",
@@ -61,6 +73,9 @@ API_AT_ONCE = 8
 SESSION_TTL_SECONDS = 6 * 3600
 # What one upload may hold: about 10 s of indexing on two cores (BENCHMARKS.md).
 MAX_UPLOAD_CHARS = 300_000
+# Checked before a file is read: reading a large web page costs seconds a megabyte.
+# Room for 300,000 characters of text in a page's markup or a PDF's layout.
+MAX_UPLOAD_BYTES = 5 * 2**20
 MAX_SESSION_FILES = 20
 PLACEHOLDER = '<p class="empty">Sources of an answer appear here, with the answering words highlighted.</p>'
 
@@ -277,6 +292,141 @@ def _reworded(asked: str, understood: str) -> bool:
     return plain(asked) != plain(understood)
 
 
+class BadInput(ValueError):
+    """An input the API cannot take; the message says what was wrong."""
+
+
+def _question(value) -> str:
+    try:
+        return rag.check_question(value)
+    except rag.RagError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _whole_number(k) -> int:
+    """k as a program may send it: 5, 5.0 or "5"."""
+    if isinstance(k, str) and k.strip().isdecimal():
+        k = int(k)
+    elif isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise BadInput(f"k must be a whole number of at least 1, not {reprlib.repr(k)}")
+    return k
+
+
+API_CHECKS = {"question": _question, "k": _whole_number}  # the API's parameters, by name
+
+
+class CheckedApi:
+    """ASGI middleware: a call to the API naming no endpoint, or with inputs its
+    endpoint cannot take, is answered 404 or 422 with what was wrong. Gradio
+    would answer it 500 `{"error": null}` (queued: accept it, then send that as
+    an error event) and log a traceback.
+
+    Checks POSTs to /gradio_api/run/NAME, /api/NAME and /call/NAME (inputs by
+    position, in `data`) and /call/v2/NAME (by name); the page's own events,
+    which name theirs by number (`fn_index`), pass unchecked. And a stream
+    asked for an event that does not exist (or whose result was read already)
+    ends quietly after Gradio's "404: Not Found" in it, not with a traceback."""
+
+    ROUTE = re.compile(r"/gradio_api/(run|api|call|call/v2)/([^/]+)/?")
+    MAX_BODY = 64 * 1024  # a question is at most 1,000 characters
+
+    def __init__(self, app, blocks):
+        self.app, self.blocks, self._endpoints = app, blocks, None
+
+    async def __call__(self, scope, receive, send):
+        route = scope["type"] == "http" and scope["method"] == "POST" and self.ROUTE.fullmatch(scope["path"])
+        if route:
+            body = await _request_body(receive, self.MAX_BODY)
+            problem = (413, f"the request is over {self.MAX_BODY:,} bytes") if body is None else \
+                self.problem(route[1], route[2], body)
+            if problem:
+                from starlette.responses import Response
+
+                status, message = problem
+                # json.dumps escapes what is not ASCII: a lone surrogate sent in the call too.
+                return await Response(json.dumps({"error": message}), status, media_type="application/json")(
+                    scope, receive, send)
+            receive = _replayed(body, receive)
+        try:
+            await self.app(scope, receive, send)
+        except RuntimeError as exc:
+            from starlette.exceptions import HTTPException
+
+            if not isinstance(exc.__cause__, HTTPException):
+                raise
+            # Gradio found the event unknown once its stream had begun, and said so in
+            # it; Starlette, too late to answer 404, raises. The stream just ends.
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def problem(self, route: str, name: str, body: bytes) -> tuple[int, str] | None:
+        """(HTTP status, what was wrong) for a call that cannot be answered."""
+        try:
+            call = json.loads(body)
+        except ValueError:
+            return None  # FastAPI answers 422, saying where the JSON broke
+        if not isinstance(call, dict) or call.get("fn_index") is not None:
+            return None
+        endpoints = self.endpoints()
+        if f"/{name}" not in endpoints:
+            return 404, f"no endpoint /{name}; the API has {', '.join(endpoints)}"
+        parameters = endpoints[f"/{name}"]["parameters"]
+        names = [p["parameter_name"] for p in parameters]
+        if route == "call/v2":
+            from gradio_client.utils import construct_args
+
+            try:  # Gradio's own reading of named inputs, defaults filled in
+                values = construct_args(parameters, (), call)
+            except TypeError as exc:
+                return 422, str(exc)
+        elif isinstance(call.get("data"), list):
+            values = call["data"]
+        else:
+            return None  # FastAPI answers 422: `data` missing or not a list
+        if len(values) != len(names):
+            sent = f"{len(values)} input{'s' * (len(values) != 1)}"
+            return 422, f"/{name} takes [{', '.join(names)}]; the call sent {sent}"
+        try:
+            for parameter, value in zip(names, values):
+                API_CHECKS[parameter](value)
+        except BadInput as exc:
+            return 422, str(exc)
+        return None
+
+    def endpoints(self) -> dict:
+        """Gradio's description of the API (names, parameters, defaults), read once it is complete."""
+        if self._endpoints is None:
+            self._endpoints = self.blocks.get_api_info()["named_endpoints"]
+        return self._endpoints
+
+
+async def _request_body(receive, limit: int) -> bytes | None:
+    """The whole body of a request, or None when it is over `limit` bytes."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > limit:
+            return None
+    return body
+
+
+def _replayed(body: bytes, receive):
+    """A `receive` that hands the app the body already read, then whatever comes next."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 def start_loading(index_dir: str | None, generator: str | None = None) -> Future:
     """Open the index in a thread, while Gradio is imported (the slower of the
     two); the models warm up after it, while the page is already served."""
@@ -320,9 +470,12 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         return session.index or base()
 
     def respond(message, write=False, request: gr.Request = None):
+        # A lone surrogate (from a broken JSON string) cannot be sent back to the
+        # page: the whole chat, shown again with every answer, would fail to encode.
+        message = without_surrogates(message or "")
         session = sessions.get(request)
         messages = session.messages
-        shown = message if len(message or "") <= 300 else message[:300] + f"… ({len(message):,} characters)"
+        shown = message if len(message) <= 300 else message[:300] + f"… ({len(message):,} characters)"
         session.post({"role": "user", "content": _md(shown or " ")})
         drafted = None  # where the model's draft is shown, when it writes
         try:
@@ -433,6 +586,9 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             name = path.name
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 problems.append(f"{name}: unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+            elif (size := path.stat().st_size) > MAX_UPLOAD_BYTES:
+                problems.append(f"{name}: too large to index here ({size / 2**20:.1f} MB; the page takes files up to "
+                                f"{MAX_UPLOAD_BYTES // 2**20} MB; rag index on the command line takes any size)")
             elif len(session.uploads) + len(good) >= MAX_SESSION_FILES:
                 problems.append(f"{name}: this session already holds {MAX_SESSION_FILES} files, the most it may")
             else:
@@ -479,17 +635,22 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
 
     async def api_ask(question: str = "") -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
+        question = checked("question", question)
         answer = await computed(lambda: rag.ask(question, base()))
         return answer.to_json()
 
     async def api_retrieve(question: str, k: int = 5) -> list[dict]:
         """The k passages that best match the question, with offsets, speakers and scores."""
-        try:
-            k = int(k)
-        except (TypeError, ValueError, OverflowError):  # "abc", None, "inf" from a client
-            raise gr.Error(f"k must be a whole number of at least 1, not {k!r}", print_exception=False) from None
+        question, k = checked("question", question), checked("k", k)
         passages = await computed(lambda: rag.retrieve(question, k=k, index=base()))
         return [p.to_json() for p in passages]
+
+    def checked(parameter: str, value):
+        """An input as CheckedApi checks plain calls: gradio_client's come here unchecked."""
+        try:
+            return API_CHECKS[parameter](value)
+        except BadInput as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
 
     async def computed(work):
         """`work()` in a worker thread, at most API_AT_ONCE at a time. Calls
@@ -529,7 +690,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                     stop = gr.Button("Stop writing", elem_id="stop", size="sm", scale=1, min_width=120)
                 examples = gr.Examples(EXAMPLES, inputs=question, label="Try")
                 files = gr.File(label=f"Add your own documents (.txt, .md, .html, .pdf; up to "
-                                      f"{MAX_FILE_BYTES // 2**20} MB and {MAX_UPLOAD_CHARS:,} characters each)",
+                                      f"{MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_CHARS:,} characters each)",
                                 file_count="multiple", type="filepath", elem_id="upload", height=140)
             with gr.Column(scale=2, min_width=340, elem_id="sources-column"):
                 gr.Markdown("### Sources")
@@ -547,8 +708,11 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         files.upload(upload, [files], [chatbot, status, files], api_visibility="private", concurrency_limit=2,
                      show_progress_on=files)
         demo.unload(tab_closed)
-        gr.api(api_ask, api_name="ask", queue=False)
-        gr.api(api_retrieve, api_name="retrieve", queue=False)
+        # Through the queue (gradio_client, /call/...) as by a plain POST, `computed`
+        # bounds the work: a queue limit too (the default, 4) would only make the
+        # encoder's batches smaller and the wait longer.
+        gr.api(api_ask, api_name="ask", queue=False, concurrency_limit=None)
+        gr.api(api_retrieve, api_name="retrieve", queue=False, concurrency_limit=None)
     return demo
 
 
@@ -579,8 +743,35 @@ def main() -> None:
                         help="offer answers written by this model, checked sentence by sentence: a transformers "
                              "model directory, a .gguf file or openai:URL#NAME (default: $RAG_GENERATOR)")
     args = parser.parse_args()
+    temp = own_temp_dir()  # before Gradio and ONNX Runtime are imported: they read it once
+    # Stopped as by Ctrl-C: Gradio closes the server, then its folder is removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        serve(args)
+    except KeyboardInterrupt:
+        pass  # stopped before the page was served
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def own_temp_dir() -> Path:
+    """A new folder for everything this process writes while it serves, inside
+    $GRADIO_TEMP_DIR or the system's temporary folder: Gradio's copies of
+    uploads go there, and all that `tempfile` makes (each session's index), and
+    what libraries put in $TMPDIR (ONNX Runtime's .ses file)."""
+    parent = os.environ.get("GRADIO_TEMP_DIR")
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    own = tempfile.mkdtemp(prefix="rag-app-", dir=parent)
+    os.environ["GRADIO_TEMP_DIR"] = os.environ["TMPDIR"] = tempfile.tempdir = own
+    return Path(own)
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Serve the page until Ctrl-C or SIGTERM."""
     loading = start_loading(args.index, args.generate)
     import gradio as gr
+    from starlette.middleware import Middleware
 
     demo = build_app(args.index, loading=loading, generator=args.generate)
     try:
@@ -591,6 +782,7 @@ def main() -> None:
     demo.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_BYTES,
         theme=theme, css=CSS, head=HEAD, footer_links=["api"], show_error=False,
+        app_kwargs={"middleware": [Middleware(CheckedApi, blocks=demo)]},
     )
 
 

@@ -3,8 +3,10 @@
 Starts `app.py` on a free localhost port (or drives `--url`), then runs
 `--users` simulated users for `--seconds`: each asks a question from the
 article question sets, waits for the answer, and asks the next at once (no
-think time, so this is the most load that many users can make). Prints errors,
-answers per second and latency percentiles; writes bench/results/load.json.
+think time, so this is the most load that many users can make). An answer
+that differs from the one its question gets asked alone is an error. Prints
+errors, answers per second and latency percentiles; writes
+bench/results/load.json.
 
 Routes:
 - `run` (default): one POST to /gradio_api/run/ask, as a program calls the API;
@@ -41,27 +43,35 @@ def questions() -> list[str]:
     return [r["question"] for r in rows if not r.get("history")]
 
 
-async def ask_run(client, url: str, question: str, session: str) -> bool:
+def shown(answer: dict) -> tuple:
+    """What a reader sees of an answer: its words and the passages it cites."""
+    return answer["answer"], [(c["doc_id"], c["start"], c["end"]) for c in answer["citations"]]
+
+
+async def ask_run(client, url: str, question: str, session: str) -> dict:
     reply = await client.post(f"{url}gradio_api/run/ask", json={"data": [question]})  # a program's plain POST
-    return reply.status_code == 200 and "answer" in reply.json()["data"][0]
+    reply.raise_for_status()
+    return reply.json()["data"][0]
 
 
-async def ask_queued(client, url: str, question: str, session: str) -> bool:
+async def ask_queued(client, url: str, question: str, session: str) -> dict:
     reply = await client.post(f"{url}gradio_api/call/ask", json={"data": [question], "session_hash": session})
-    if reply.status_code != 200:
-        return False
-    event = reply.json()["event_id"]
+    reply.raise_for_status()
+    event, kind = reply.json()["event_id"], None
     async with client.stream("GET", f"{url}gradio_api/call/ask/{event}") as stream:
-        kind = None
         async for line in stream.aiter_lines():
             if line.startswith("event:"):
                 kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and kind in ("complete", "error"):
-                return kind == "complete" and "answer" in json.loads(line[5:])[0]
-    return False
+            elif line.startswith("data:") and kind == "complete":
+                return json.loads(line[5:])[0]
+            elif line.startswith("data:") and kind == "error":
+                raise RuntimeError(f"error event {line[5:].strip()}")
+    raise RuntimeError("the stream ended without an answer")
 
 
-async def load(url: str, users: int, seconds: float, route: str) -> dict:
+async def load(url: str, users: int, seconds: float, route: str, alone: dict) -> dict:
+    """`users` users asking at once for `seconds`; an answer that is not the one
+    its question gets asked alone (`alone`) counts as an error."""
     import httpx
 
     asked = questions()
@@ -78,18 +88,18 @@ async def load(url: str, users: int, seconds: float, route: str) -> dict:
             i += users
             begin = time.perf_counter()
             try:
-                ok = await ask(client, url, question, session)
+                why = None if shown(await ask(client, url, question, session)) == alone[question] else "wrong answer"
             except Exception as exc:  # a failure to count, whatever it is
-                ok, why = False, f"{type(exc).__name__}: {exc}"
-            else:
-                why = "bad reply"
+                why = f"{type(exc).__name__}: {exc}"
             end = time.perf_counter()
             if begin >= measure_from and end <= stop_at:
                 latencies.append((end - begin) * 1000)
-                if not ok:
+                if why:
                     errors.append(why)
 
-    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    # A connection left idle as long as the server keeps it (uvicorn: 5 s) may be
+    # closed by the server just as it is reused, failing that request: drop it sooner.
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users, keepalive_expiry=2)
     cpu = time.process_time()
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         await asyncio.gather(*(user(n, client) for n in range(users)))
@@ -102,6 +112,15 @@ async def load(url: str, users: int, seconds: float, route: str) -> dict:
         "p99_ms": percentile(latencies, 99), "max_ms": max(latencies, default=0.0),
         "generator_cpu_share": cpu / (time.perf_counter() - started),  # of one core, warm-up included
     }
+
+
+def answers_alone(url: str) -> dict:
+    """Each question's answer asked with nobody else asking: what every answer under load must be."""
+    import httpx
+
+    with httpx.Client(timeout=60) as client:
+        return {q: shown(client.post(f"{url}gradio_api/run/ask", json={"data": [q]}).json()["data"][0])
+                for q in questions()}
 
 
 def main() -> None:
@@ -117,9 +136,10 @@ def main() -> None:
     proc, url, _ = (None, args.url.rstrip("/") + "/", 0) if args.url else start_app()
     runs = []
     try:
+        alone = answers_alone(url)
         for route in args.route:
             for users in args.users:
-                run = asyncio.run(load(url, users, args.seconds, route))
+                run = asyncio.run(load(url, users, args.seconds, route, alone))
                 runs.append(run)
                 print(f"{route:5} {users:3} users: {run['answers']:6} answers, {run['errors']} errors, "
                       f"{run['answers_per_s']:6.1f}/s, p50 {run['p50_ms']:6.1f} ms, p90 {run['p90_ms']:6.1f} ms, "

@@ -8,6 +8,8 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -216,7 +218,7 @@ def test_upload_answers_in_its_session_only_and_notices_stand_alone(browser, ser
     assert bubbles(page)[1] == answer  # the notice is a message of its own
     assert bubbles(page)[3] == "📄 Indexed ferry-news.txt (2 passages). Ask me about it."  # title line + sentence
     assert "2 document(s)" in page.locator("#loaded").inner_text()
-    assert not list((server_tmp / "gradio").rglob("ferry-news.txt"))  # Gradio's copy is gone once read
+    assert not list(server_tmp.rglob("ferry-news.txt"))  # Gradio's copy is gone once read
     chat = ask(page, "How many passengers does the new ferry carry?", expect="240 passengers")
     assert "The harbour master, Ingrid Solberg, said the new ferry carries 240 passengers. [1]" in chat
     assert "Ferry news" in page.locator("#sources .source-head").first.inner_text()
@@ -229,7 +231,7 @@ def test_upload_answers_in_its_session_only_and_notices_stand_alone(browser, ser
     assert "1 document(s)" in other.locator("#loaded").inner_text()
     other.context.close()
 
-    [session_dir] = server_tmp.glob("rag-session-*")
+    [session_dir] = server_tmp.rglob("rag-session-*")
     page.context.close()  # the tab goes away: its session's index with it
     deadline = time.monotonic() + 60
     while session_dir.exists() and time.monotonic() < deadline:
@@ -267,11 +269,11 @@ def test_clearing_or_closing_while_a_file_is_indexed(browser, server, server_tmp
                              "“There is an indivisible link with security concerns in the Indo-Pacific as well.” — John Healey [1]",
                              "Sources (1)"]  # and its notice does not come back into the cleared chat
 
-    before = set(server_tmp.glob("rag-session-*"))
+    before = set(server_tmp.rglob("rag-session-*"))
     other = open_page(browser, server)
     other.locator("#upload input[type=file]").set_input_files(str(harbour_log(tmp_path)))
     other.locator("#chat").get_by_text("Indexing harbour-log.txt").wait_for()
-    [folder] = set(server_tmp.glob("rag-session-*")) - before
+    [folder] = set(server_tmp.rglob("rag-session-*")) - before
     other.context.close()  # the tab goes away mid-indexing: nothing of it may stay behind
     deadline = time.monotonic() + 120
     while folder.exists() and time.monotonic() < deadline:
@@ -354,6 +356,119 @@ def test_api_returns_what_the_python_api_returns(server, article_index):
     assert refused.status_code == 413
     # A user's mistake is the user's message, not a traceback in the server's log.
     assert "Traceback" not in (ARTIFACTS / "app.log").read_text()
+
+
+def test_a_lone_surrogate_gets_a_reply_and_the_tab_keeps_answering(page):
+    # Half a UTF-16 pair, as a script or a broken paste leaves in the box. Set in
+    # the page itself: typed through Playwright, it would arrive already mended.
+    box = page.get_by_placeholder(QUESTION)
+    box.evaluate("""(box) => { box.value = "What did Healey say about the Indo-Pacific?\\ud800";
+                               box.dispatchEvent(new Event("input", {bubbles: true})); }""")
+    box.press("Enter")
+    answered(page, "indivisible link")
+    assert bubbles(page)[:2] == ["What did Healey say about the Indo-Pacific?\ufffd",
+                                 "“There is an indivisible link with security concerns in the Indo-Pacific as well.” — John Healey [1]"]
+    ask(page, "Who is the UK Defence Secretary?", expect="Defence Secretary John Healey")
+
+
+def test_a_file_too_large_for_the_page_is_refused_at_once_with_the_limit(page, tmp_path):
+    big = tmp_path / "big-page.html"
+    big.write_text("<html><body>" + "<div><p>The harbour master counted <b>ferries</b>.</p></div>\n" * 100_000
+                   + "</body></html>", encoding="utf-8")  # 5.8 MB: refused before it costs seconds a megabyte
+    upload(page, big, expect="big-page.html")
+    assert bubbles(page)[-1] == ("⚠️ Couldn't use big-page.html: too large to index here (5.8 MB; the page takes "
+                                 "files up to 5 MB; rag index on the command line takes any size).")
+    ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link")
+
+
+def api_mistakes(server: str) -> list[tuple[str, int, str]]:
+    """Calls a program might get wrong, by each route: (route, HTTP status, the body's error)."""
+    import httpx
+
+    calls = [
+        ("run/ask", {"data": []}), ("run/retrieve", {"data": []}), ("run/retrieve", {"data": ["Who is Healey?"]}),
+        ("run/retrieve", {"data": ["Who is Healey?", "abc"]}), ("run/retrieve", {"data": ["Who is Healey?", 2.5]}),
+        ("run/ask", {"data": ["   "]}), ("run/nope", {"data": ["Who is Healey?"]}),
+        ("call/ask", {"data": []}), ("call/retrieve", {"data": ["Who is Healey?", None]}),
+        ("call/nope", {"data": []}), ("call/v2/retrieve", {"k": 3}), ("call/v2/retrieve", {"question": "Who?", "n": 3}),
+    ]
+    replies = [(route, httpx.post(f"{server}gradio_api/{route}", json=body, timeout=30)) for route, body in calls]
+    return [(route, r.status_code, r.json().get("error")) for route, r in replies]
+
+
+def test_api_mistakes_are_answered_4xx_saying_what_was_wrong(server):
+    import httpx
+
+    log = ARTIFACTS / "app.log"
+    logged = len(log.read_text().splitlines())
+    mistakes = api_mistakes(server)
+    assert mistakes == [
+        ("run/ask", 422, "/ask takes [question]; the call sent 0 inputs"),
+        ("run/retrieve", 422, "/retrieve takes [question, k]; the call sent 0 inputs"),
+        ("run/retrieve", 422, "/retrieve takes [question, k]; the call sent 1 input"),
+        ("run/retrieve", 422, "k must be a whole number of at least 1, not 'abc'"),
+        ("run/retrieve", 422, "k must be a whole number of at least 1, not 2.5"),
+        ("run/ask", 422, "the question is empty"),
+        ("run/nope", 404, "no endpoint /nope; the API has /ask, /retrieve"),
+        ("call/ask", 422, "/ask takes [question]; the call sent 0 inputs"),
+        ("call/retrieve", 422, "k must be a whole number of at least 1, not None"),
+        ("call/nope", 404, "no endpoint /nope; the API has /ask, /retrieve"),
+        ("call/v2/retrieve", 422, "No value provided for required argument: question"),
+        ("call/v2/retrieve", 422, "Parameter `n` is not a valid key-word argument. Please click on 'view API' "
+                                  "in the footer of the Gradio app to see usage."),
+    ]
+    # The result of an event that does not exist: Gradio says so in the stream, and the stream ends.
+    stream = httpx.get(f"{server}gradio_api/call/ask/no-such-event", timeout=30)
+    assert stream.text == 'event: error\ndata: "404: Not Found"\n\n'
+    # Well-formed calls are answered as ever, k given as a program may.
+    for k in (3, 3.0, "3"):
+        reply = httpx.post(f"{server}gradio_api/run/retrieve", json={"data": ["Who is Healey?", k]}, timeout=30)
+        assert reply.status_code == 200 and len(reply.json()["data"][0]) == 3
+    # None of those mistakes is a traceback in the server's log, nor more than a line.
+    added = log.read_text().splitlines()[logged:]
+    assert "Traceback" not in "\n".join(added) and len(added) <= len(mistakes) + 1
+
+
+@contextlib.contextmanager
+def stoppable_server(index_dir: Path, tmp: Path):
+    """A real `app.py` process, for a test to stop itself: yields it and its URL."""
+    port = free_port()
+    env = {**os.environ, "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio")}
+    with open(ARTIFACTS / "app-stopped.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(index_dir)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "app.py did not start"
+                time.sleep(0.5)
+        yield proc, url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stopped_server_leaves_no_temporary_files(browser, article_index, tmp_path, how):
+    (tmp_path / "gradio").mkdir()  # the user's GRADIO_TEMP_DIR: it stays, emptied
+    with stoppable_server(article_index.path, tmp_path) as (proc, url):
+        page = open_page(browser, url)
+        notes = tmp_path / "notes" / "ferry-news.txt"
+        notes.parent.mkdir()
+        notes.write_text("Ferry news\nThe new ferry carries 240 passengers.\n", encoding="utf-8")
+        upload(page, notes, expect="Indexed")  # the tab stays open
+        assert any("rag-session-" in str(p) for p in tmp_path.rglob("*"))  # its index is on disk
+        proc.send_signal(how)
+        assert proc.wait(timeout=60) == 0  # a guard against a hang
+        page.context.close()
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["gradio", "notes",
+                                                                                 "notes/ferry-news.txt"]
+    assert "Traceback" not in (ARTIFACTS / "app-stopped.log").read_text()
 
 
 @pytest.fixture(scope="module")
