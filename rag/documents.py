@@ -16,13 +16,13 @@ Left out: OCR, Office formats, encodings other than UTF-8 and Windows-1252.
 """
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import MAX_FILE_BYTES
 from .errors import DocumentError, MissingDependencyError, one_line
+from .files import TooLargeError, read_regular
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -159,20 +159,15 @@ def _shown(path) -> str:
 
 
 def _read_at_most(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refused before reading when over `max_bytes`. Reading
-    stops at the limit too: a file may hold more than its size says (one still
-    being written, or one of /proc's)."""
+    """The file's bytes, refused before reading when over `max_bytes` (and when
+    it holds more than its size says: one still being written, or /proc's)."""
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            data = f.read(max_bytes + 1) if size <= max_bytes else b""
+        return read_regular(path, max_bytes)
+    except TooLargeError as exc:
+        raise DocumentError(f"{_shown(path)}: file is too large ({exc.size / 2**20:.1f} MB; "
+                            f"the limit is {max_bytes / 2**20:.0f} MB): split it into smaller files") from None
     except OSError as exc:
-        raise DocumentError(f"{_shown(path)}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
-    size = max(size, len(data))
-    if size > max_bytes:
-        raise DocumentError(f"{_shown(path)}: file is too large ({size / 2**20:.1f} MB; "
-                            f"the limit is {max_bytes / 2**20:.0f} MB): split it into smaller files")
-    return data
+        raise DocumentError(f"{_shown(path)}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def first_line(text: str) -> str:

@@ -17,7 +17,11 @@ class NotAFileError(OSError):
 
 
 class TooLargeError(OSError):
-    """The file is larger than the caller's limit."""
+    """The file is larger than the caller's limit; `size` is what was seen of it."""
+
+    def __init__(self, message: str, size: int):
+        super().__init__(message)
+        self.size = size
 
 
 def open_regular(path, *, dir_fd: int | None = None) -> BinaryIO:
@@ -40,12 +44,12 @@ def read_regular(path, limit: int, *, dir_fd: int | None = None) -> bytes:
         check_size(f, limit, path)
         data = f.read(limit + 1)
     if len(data) > limit:  # it grew while being read
-        raise TooLargeError(f"{os.fsdecode(path)} is larger than {limit:,} bytes")
+        raise TooLargeError(f"{os.fsdecode(path)} is larger than {limit:,} bytes", len(data))
     return data
 
 
 def check_size(f: BinaryIO, limit: int, path) -> int:
     size = os.fstat(f.fileno()).st_size
     if size > limit:
-        raise TooLargeError(f"{os.fsdecode(path)} is {size:,} bytes; the limit is {limit:,}")
+        raise TooLargeError(f"{os.fsdecode(path)} is {size:,} bytes; the limit is {limit:,}", size)
     return size
