@@ -269,7 +269,8 @@ def load_section(load_run: dict | None) -> list[str]:
         f"`app.py` on localhost; each simulated user asks one of the {load_run['questions']} article questions, "
         "waits for the answer and asks the next at once, for the time shown after a 3 s warm-up. The load "
         "generator runs on the same two cores. `run` is one plain POST to `/gradio_api/run/ask`; `queue` goes "
-        "through Gradio's queue and event stream, as `gradio_client` does. Command: `.venv/bin/python bench/load.py`.",
+        "through Gradio's queue and event stream, as `gradio_client` does. An answer that differs from the one "
+        "its question gets asked alone counts as an error. Command: `.venv/bin/python bench/load.py`.",
         "",
         *table_head("route", "users", "seconds", "answers", "errors", "answers/s", "p50", "p90", "p99"),
     ]
