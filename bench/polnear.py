@@ -8,8 +8,8 @@ into data/SPLIT/text/NAME.txt), with CoreNLP output (tokens, POS, 4-class NER,
 dcoref) in data/SPLIT/corenlp. The repository states no licence for the data
 (its Python reader is MIT) and the texts are the publishers': none of it is
 committed here. An article annotated by several annotators is read from the
-first annotator id in sorted order; one without its CoreNLP file is left out
-(1 dev and 3 train articles in the mirror used).
+first annotator id in sorted order; one without its CoreNLP file or that
+annotation is left out (1 dev and 4 train articles in the mirror used).
 
 A DIRECT quotation is an attribution at least half of whose content characters
 (non-space) lie inside quotation marks (“…” or "…"; a quote left open at a
@@ -174,7 +174,8 @@ def load(root: Path, split: str, limit: int | None):
     articles, quotes, counts = {}, [], {"articles": 0, "no_corenlp": 0, "attributions": 0, "direct": 0}
     for row in tqdm(rows, desc=f"reading {split}", unit="article"):
         name, base = row["filename"], root / "data" / split
-        if not (base / "corenlp" / f"{name}.txt.xml").exists():
+        annotator = sorted(row["annotators"].split("|"))[0]
+        if not (base / "corenlp" / f"{name}.txt.xml").exists() or not (base / "attributions" / f"{name}_{annotator}.ann").exists():
             counts["no_corenlp"] += 1
             continue
         text = (base / "text" / f"{name}.txt").read_text(encoding="utf-8")
@@ -182,7 +183,6 @@ def load(root: Path, split: str, limit: int | None):
         counts["articles"] += 1
         sents, chains = read_corenlp(base / "corenlp" / f"{name}.txt.xml")
         mask = quoted_mask(text)
-        annotator = sorted(row["annotators"].split("|"))[0]
         for event in read_ann(base / "attributions" / f"{name}_{annotator}.ann"):
             counts["attributions"] += 1
             chars = [i for a, b in event.get("Content", []) for i in range(a, b) if not text[i].isspace()]

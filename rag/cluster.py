@@ -92,7 +92,8 @@ class RayEmbedder:
         """`chunking.chunk` of each document, on the cluster, in order."""
         import ray.data
 
-        from .chunking import Chunked, Passage, Person
+        from .chunking import Chunked, Passage
+        from .speakers import Person
 
         if not docs:
             return []

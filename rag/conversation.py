@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .answer import Answer, named_people
-from .chunking import Person
+from .speakers import Person
 from .store import Index
 
 _PRONOUNS = {"he": "m", "him": "m", "his": "m", "she": "f", "her": "f"}

@@ -37,10 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from . import config, lexical
-from .chunking import CHUNKER_VERSION, Passage, Person, chunk, index_text
+from .chunking import CHUNKER_VERSION, Passage, chunk, index_text
 from .documents import Document, load_documents, without_surrogates
 from .embedding import Embedder, default_embedder
 from .errors import DocumentError, IndexFormatError
+from .speakers import Person
 from .store import (DOCUMENT_ROWS, DOCUMENTS, EXACT_VECTORS, FORMAT, FORMAT_VERSION, MANIFEST, PASSAGE_ROWS, PASSAGES,
                     PEOPLE, VECTORS, Index, Vectors, fingerprint, open_index, recorded_documents,
                     stored_documents)

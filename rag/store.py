@@ -43,11 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from . import lexical
-from .chunking import CHUNKER_VERSION, Passage, Person
+from .chunking import CHUNKER_VERSION, Passage
 from .documents import Document
 from .embedding import Embedder, embedder_for, known_models
 from .errors import IndexFormatError, MissingDependencyError
 from .files import NotAFileError, TooLargeError, check_size, open_regular, read_regular
+from .speakers import Person
 
 log = logging.getLogger("rag")
 

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..chunking import _ROLE_WORDS, Person
+from ..speakers import ROLE_WORDS, Person
 from ..retrieval import fold, in_vocabulary, stopwords, terms, words
 from ..store import Index
 from .vocabulary import (ANSWER_TYPE, QUESTION_WORDS, by_meaning, country_of, country_terms, region_terms,
@@ -232,7 +232,7 @@ def _roles(index: Index) -> dict[str, list[tuple[Person, set[str], set[str]]]]:
 
 def _role_phrase(text: str) -> bool:
     """Whether words name someone by office ("the Chilean president")."""
-    return any(w.lower() in _ROLE_WORDS for w in re.findall(r"[A-Za-z]+", text))
+    return any(w.lower() in ROLE_WORDS for w in re.findall(r"[A-Za-z]+", text))
 
 
 def read_question(question: str, index: Index) -> Question:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..chunking import _SPEECH_VERBS, Person
+from ..speakers import SPEECH_VERBS, Person
 from ..retrieval import Hit, idf, stopwords, terms
 from ..store import Index
 from .question import UNCERTAIN, Question
@@ -57,7 +57,7 @@ STRICT_PENALTY = 1.0
 _STRICT_KINDS = {"number", "money", "time"}
 
 # Verbs whose subject states a view, for "the UK and Germany condemned …".
-_STANCE_VERBS = _SPEECH_VERBS | set("""
+_STANCE_VERBS = SPEECH_VERBS | set("""
 condemned condemns expressed expresses criticised criticized welcomed welcomes accused accuses called calls
 described describes rejected rejects dismissed dismisses demanded demands reacted reacts responded
 """.split())

@@ -1,0 +1,635 @@
+"""Speakers: who says each sentence of a news text.
+
+`attribute(text, sentences)` takes a document and its sentences ((start, end,
+paragraph) from `chunking.split_sentences`) and returns one speaker name, or
+None, per sentence, and the people it met (name, role, gender).
+
+A sentence is attributed by a cue outside its quotation marks:
+- a speech verb and its subject: "Mr Healey said", "the senator told CNN",
+  "The New York Post reports", and inverted after a quotation: "“…,” said Jeb
+  Bush, the former governor." (a name after "told" or "asked" is the listener);
+  a participle takes the sentence's subject ("Trump tweeted, saying …");
+- "according to Name";
+- a transcript tag opening a paragraph ("PENCE: …") or a name before a colon
+  and a quotation ("Clinton: “…”"), and a dash credit after a quotation
+  ("“…” — Bernie Sanders").
+
+The subject is resolved to a person: a surname to the full name met earlier
+("Trump" → "Donald Trump"), a role to the person introduced with it ("the
+Defence Secretary" → "John Healey"), "he"/"she" to the person the sentence
+before is about when nobody spoke in it, else to the latest speaker of that
+gender (known from Mr/Mrs, Lord/Baroness, or an earlier he/she).
+Organisations are sources as people are ("CNN reported").
+
+A quotation with no cue of its own keeps the speaker of the quotation it
+belongs to: one running over sentences or paragraphs (the news convention: a
+quote left open continues only if the next paragraph opens with a quotation
+mark), one whose cue comes after it ('“A. B,” he said.', or a short "Trump
+said." sentence right after), one after an attributed quote in the same
+paragraph, and one in the paragraph after a speaker's introducing colon.
+Narration gets no speaker.
+
+Left out: full coreference (only the rules above), plural speakers ("they"),
+nested quotations, languages other than English. Measured on PolNeAR's named
+direct quotations by `bench/polnear.py` (BENCHMARKS.md).
+"""
+
+import re
+from dataclasses import dataclass
+
+# How many of the latest speakers "he" or "she" may refer to.
+_RECENT = 8
+
+SPEECH_VERBS = set("""
+said says told tells added adds warned warns suggested suggests explained explains stated states
+argued argues noted notes claimed claims insisted insists asked asks replied replies continued
+agreed agrees acknowledged acknowledges admitted admits announced announces declared declares
+stressed stresses urged urges wrote writes commented comments remarked responded responds
+cautioned predicted predicts concluded confirmed confirms denied denies recalled recalls conceded
+observed observes emphasised emphasized reiterated vowed vows pledged promised maintained maintains
+believes thinks called calls reported reports tweeted tweets posted quipped joked boasted complained
+complains lamented countered counters charged contended contends testified recounted proclaimed
+shouted yelled exclaimed bragged mused wondered explained predicted retorted pointed
+concludes cautions recalls remarks observes reiterates emphasizes emphasises pledges promises quips jokes
+boasts laments testifies recounts proclaims shouts yells exclaims brags muses wonders retorts
+demanded demands
+""".split())
+_PARTICIPLES = set("""
+saying adding telling writing noting arguing explaining warning insisting declaring tweeting stressing
+claiming urging calling asking
+""".split())
+# Verbs whose object is not a speaker: "told AFP", "asked Trump", "called Wianki".
+_OBJECT_VERBS = {"told", "tells", "asked", "asks", "called", "calls", "urged", "urges", "warned", "warns"}
+_FILLERS = set("""
+also later then has had have was is once again and but previously recently repeatedly reportedly earlier
+publicly privately simply just never often flatly would will could may might further last first
+""".split())
+_COURTESY = {"Mr": "m", "Mr.": "m", "Mrs": "f", "Mrs.": "f", "Ms": "f", "Ms.": "f",
+             "Miss": "f", "Dr": "", "Dr.": "", "Prof": "", "Prof.": ""}
+_TITLES = {"Lord": "m", "Sir": "m", "Baron": "m", "King": "m", "Prince": "m",
+           "Lady": "f", "Dame": "f", "Baroness": "f", "Queen": "f", "Princess": "f"}
+ROLE_WORDS = set("""
+secretary minister president chancellor chief general senator governor mayor commissioner
+director spokesman spokeswoman spokesperson ambassador chairman chairwoman chair leader
+professor officer commander admiral marshal premier envoy adviser advisor head
+crossbencher lawmaker mp representative analyst expert official candidate nominee
+congressman congresswoman strategist pollster aide consultant judge justice speaker
+economist researcher scientist lawyer attorney doctor author historian campaigner activist librarian
+teacher councillor councilor editor correspondent executive founder manager engineer ceo
+sen. rep. gov. lt. gen. col. sgt. atty. sec. pres. supt.
+""".split())
+# Capitalised words that open a sentence or follow a verb, not names ("His …", "said Friday").
+_DATES = set("""
+monday tuesday wednesday thursday friday saturday sunday today tonight yesterday tomorrow
+january february march april may june july august september october november december
+""".split())
+_NOT_NAMES = _DATES | set("""
+the it this that these those i we you he she they his her its their our my your who what when where why how
+which there here in on at a an and but or if as after before while during so yet still
+then now later meanwhile however also both instead earlier asked speaking
+""".split())
+# Words that end a speaker's name after an inverted verb ("said Trump on Monday").
+_AFTER_NAME = set("on in at during after before while when who which as to for from with about last this that told".split())
+_NAME_PARTICLES = {"of", "de", "da", "van", "von", "der", "la", "le", "bin", "al"}
+_PRONOUNS = {"he": "m", "she": "f"}
+_AUXILIARIES = set("""
+is was are were has had have will would can could may might must should did does do isn’t wasn’t hasn’t hadn’t
+won’t wouldn’t can’t couldn’t didn’t doesn’t don’t isn't wasn't hasn't hadn't won't wouldn't can't couldn't
+didn't doesn't don't also then later once again still himself herself itself
+""".split())
+_IRREGULAR_PAST = set("""
+took made went gave broke spoke wrote put hit set came told said got sent held kept left brought thought
+felt found stood sat ran began drew threw knew saw tore struck stuck fought sought taught swore shot led
+""".split())
+_SUBORDINATE = {"when", "after", "while", "because", "although", "though", "if", "since", "before", "until", "once"}
+_DETERMINERS = {"the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "these", "those", "this", "that"}
+_FUNCTION_WORDS = set("""
+the a an of in on at to for with by from and or but as is was were be been that this
+which who whose his her its their our your my said says
+""".split())
+_OPEN_QUOTES, _CLOSE_QUOTES = "“", "”"
+_BOUNDARY = "\x00"  # stands in for quoted text and clause punctuation
+# A name right before a colon that opens a quotation (colon and quote are boundaries here).
+_COLON_CREDIT = re.compile(r"([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3})\x00\s*\x00")
+_PARTY = re.compile(r"[RDI]-[A-Z][\w.]*|[A-Z][\w.]*-[A-Z][\w.]*")  # "R-Ky.", "D-Newport News" set off by commas
+_WORD = re.compile(r"[^\s\x00]+")
+_TRANSCRIPT = re.compile(r"[“\"]?([A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+){0,3}):\s")
+_DASH_CREDIT = re.compile(r"[”\"][^“”\"]*?[—–―]\s*([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3})[\s.]*$")
+
+
+@dataclass
+class Person:
+    name: str
+    role: str = ""
+    gender: str = ""  # "m", "f" or "" when unknown
+
+    @property
+    def surname(self) -> str:
+        words = [w for w in self.name.split() if w not in _NAME_PARTICLES]
+        if " of " in f" {self.name} ":  # "Baroness Chapman of Darlington" -> "Chapman"
+            words = self.name.split(" of ")[0].split()
+        return words[-1] if words else self.name
+
+    def aliases(self) -> list[str]:
+        """Ways a question may refer to this person, longest first."""
+        names = {self.name, self.surname}
+        words = self.name.split()
+        if words and words[0] in _TITLES and len(words) > 1:
+            names.add(" ".join(words[1:]))
+            names.add(f"{words[0]} {self.surname}")  # "Baroness Chapman" for "Baroness Chapman of Darlington"
+        if self.role:
+            names.add(self.role)
+        return sorted((n for n in names if len(n) > 1), key=len, reverse=True)
+
+
+class _Cast:
+    """The people of one document, and who the text is about at each point."""
+
+    def __init__(self):
+        self.people: list[Person] = []
+        self.recent: list[Person] = []  # speakers, latest last
+        self.named_before: Person | None = None  # whom the sentence before was about, when nobody spoke in it
+        self.mentions: dict[str, list[str]] = {}  # surname -> the shortest full name seen ("Trump" -> Donald Trump)
+        self.tags: list[str] = []  # transcript tags opening paragraphs ("PENCE")
+
+    def learn(self, sent: str) -> None:
+        """Remember full names ("Hillary Clinton") and roles ("President Vladimir Putin")
+        mentioned anywhere, so that later "Clinton said" or "the President said" resolve."""
+        for m in re.finditer(r"[A-Z][\w’'-]+(?: (?:of |de |van |von )?[A-Z][\w’'-]+){1,3}", sent):
+            words = _strip_possessive(m.group()).split()
+            while words and (words[0].lower() in _NOT_NAMES or words[0] in _COURTESY
+                             or words[0].lower() in ROLE_WORDS or f"{words[0].lower()}." in ROLE_WORDS):
+                words = words[1:]
+            # The shortest full name wins: "Donald Trump" over "Republican Donald Trump".
+            if len(words) > 1 and len(words) < len(self.mentions.get(words[-1], "long enough to lose")):
+                self.mentions[words[-1]] = words
+        for m in _MENTION.finditer(sent):
+            role, name = _split_role_name(m.group(1).split() + m.group(2).split())
+            if name and role:
+                self.person([_strip_possessive(w) for w in name], role)
+
+    def person(self, name_words: list[str], role: str = "", plural: bool = False) -> Person:
+        gender = ""
+        if not plural:
+            if name_words[0] in _COURTESY:
+                gender = _COURTESY[name_words[0]]
+                name_words = name_words[1:] or name_words
+            elif name_words[0] in _TITLES:
+                gender = _TITLES[name_words[0]]
+        if len(name_words) == 1 and not plural and not any(p.surname == name_words[0] for p in self.people):
+            name_words = self.mentions.get(name_words[0], name_words)  # "Trump" after "Donald Trump"
+        name = " ".join(name_words)
+        for person in self.people:
+            if person.name == name or (not plural and len(name_words) == 1 and person.surname == name):
+                person.role = person.role or role
+                person.gender = person.gender or gender
+                return person
+            if not plural and len(name_words) > 1 and name_words[-1] == person.name:
+                person.name = name  # "Healey" was seen before "John Healey": keep the fuller name
+                person.role = person.role or role
+                person.gender = person.gender or gender
+                return person
+        person = Person(name=name, role=role, gender=gender)
+        self.people.append(person)
+        return person
+
+    def known(self, surname: str) -> bool:
+        return surname in self.mentions or any(p.surname == surname for p in self.people)
+
+    def pronoun(self, gender: str) -> Person | None:
+        context = self.recent[-_RECENT:] + ([self.named_before] if self.named_before else [])
+        for person in reversed(context):
+            if person.gender in (gender, ""):
+                if person not in self.people:  # named, not yet met as a speaker or with a role
+                    person = self.person(person.name.split())
+                person.gender = gender  # "he" once, "he" after
+                return person
+        return None
+
+    def resolve(self, words: list[str]) -> Person | None:
+        """Turn a subject phrase into a person, registering new ones."""
+        if not words:
+            return None
+        if len(words) == 1 and words[0].lower() in _PRONOUNS:
+            return self.pronoun(_PRONOUNS[words[0].lower()])
+        words = words[-8:]
+        role, name = _split_role_name(words)
+        if len(name) == 1 and name[0].endswith("s") and not self.known(name[0]):
+            return None  # "Readers responded", "Officials said": a plural, not a name
+        if name:
+            return self.person(name, role)
+        if words[0].lower() == "the" and words[-1].lower().rstrip(".") in ROLE_WORDS:
+            described = " ".join(words[1:]).lower()
+            for person in reversed(self.people):
+                if person.role and _role_matches(described, person.role):
+                    return person
+            return self.recent[-1] if self.recent else None
+        if words[0].lower() == "the" and words[-1].lower().rstrip("s") in ROLE_WORDS and words[-1].endswith("s"):
+            return self.person(words[1:], plural=True)  # "the UK and German defence ministers have said"
+        return None
+
+
+def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
+    """One speaker name (or None) per sentence, and the people met."""
+    cast = _Cast()
+    cast.tags = [m.group(1) for m in (_TRANSCRIPT.match(text, start) for start, _, _ in _firsts(sentences)) if m]
+    speakers: list[str | None] = []
+    quote_open, quote_speaker = False, None  # a quotation still open, and its speaker once known
+    waiting: list[int] = []  # sentences of the open quotation with no cue of their own
+    unclaimed: list[int] = []  # a quotation that closed with no cue: a cue opening the next sentence claims it
+    prev_para, introduced = -1, None  # introduced: the speaker of a paragraph ending in a colon
+    for i, (start, end, para) in enumerate(sentences):
+        sent = text[start:end]
+        opens_with_quote = sent.startswith(("“", '"'))
+        new_para = para != prev_para
+        if new_para:
+            unclaimed = []
+            if quote_open and not opens_with_quote:  # the convention: an open quote goes on only with a mark
+                quote_open, quote_speaker, waiting = False, None, []
+            prev_para = para
+        started_inside = quote_open
+        outside, quote_open = _mask_quotes(sent, quote_open)
+        parts = _parts(outside)
+        cast.learn(sent)
+        person = (_tagged(sent, cast) if new_para else None) or _find_speaker(outside, cast) or _credited(sent, cast)
+        if person is None and _quotes(sent):
+            # A quotation with no speech verb is the words of the sentence's subject:
+            # "Reid has gone after Trump as a “human leech”", "“…?” Vitter demanded."
+            person = _opening_subject(parts, cast) or _inverted(outside, cast) or _head(parts, cast)
+        speaker = person.name if person else None
+        if person:
+            cast.recent.append(person)
+            if unclaimed and _opens_with_cue(outside):
+                for j in unclaimed:  # '“We will win. Believe me.” Trump said on Monday.'
+                    speakers[j] = speaker
+            if not started_inside and opens_with_quote:
+                waiting = [i]  # its quotation starts here, not with an earlier open one
+        elif started_inside:
+            speaker = quote_speaker
+        elif opens_with_quote and i:
+            if new_para and introduced:
+                speaker = introduced  # 'Trump said in a statement:' then the quotation
+            elif sentences[i - 1][2] == para and speakers[i - 1]:
+                speaker = speakers[i - 1]  # '“A,” Mr K said. “B.”' in one paragraph: B is his too
+        unclaimed = []
+        if person is None and (started_inside or quote_open):
+            waiting.append(i)
+        speakers.append(speaker)
+        cast.named_before = None if person else _subject(parts, cast)
+        if person:
+            # '“A. B,” he said.': A is his too, even if A took the speaker of an
+            # earlier quotation in its paragraph ('“X,” Ms L said. “A. B,” Mr K said.').
+            for j in waiting:
+                speakers[j] = speaker
+            waiting = []
+        if quote_open:
+            quote_speaker = speaker or quote_speaker
+        else:
+            if person is None and (waiting or opens_with_quote):
+                unclaimed = waiting + ([i] if i not in waiting else [])
+            quote_speaker, waiting = None, []
+        last_in_para = i + 1 == len(sentences) or sentences[i + 1][2] != para
+        if last_in_para:  # "Trump said in a statement:" / "Sanders made the following comment:"
+            subject = speaker or getattr(_opening_subject(parts, cast), "name", None)
+            introduced = subject if sent.rstrip().endswith(":") else None
+    return speakers, cast.people
+
+
+def _parts(outside: str) -> list[list[str]]:
+    """The words of each clause left outside quotation marks."""
+    return [part.split() for part in outside.split(_BOUNDARY) if part.strip()]
+
+
+def _opens_with_cue(outside: str) -> bool:
+    """Whether a sentence opens with its attribution: "Trump said …", "said Mr Kerry"."""
+    words = outside.replace(_BOUNDARY, " ").split()[:6]
+    k = next((k for k, w in enumerate(words) if w.rstrip(".,!?") in SPEECH_VERBS), None)
+    return k is not None and all(w[:1].isupper() or w.lower() in _PRONOUNS for w in words[:k])
+
+
+def _firsts(sentences):
+    """The first sentence of every paragraph."""
+    return [s for i, s in enumerate(sentences) if i == 0 or sentences[i - 1][2] != s[2]]
+
+
+def _mask_quotes(sent: str, inside: bool) -> tuple[str, bool]:
+    """Replace quoted characters by boundary marks and parenthesised ones by spaces
+    ("Sen. Mike Lee (R-Utah) said"); return the text left and whether a quotation
+    is still open at the end of the sentence."""
+    out, depth = [], 0
+    for ch in sent:
+        if ch == _OPEN_QUOTES and inside and out and sent[len(out) - 1] in ",.?!":
+            inside = False  # '…for her here,“ said Jim Clyburn': a slip for ”
+            out.append(_BOUNDARY)
+        elif ch == _OPEN_QUOTES or (ch == '"' and not inside):
+            inside = True
+            out.append(_BOUNDARY)
+        elif ch == _CLOSE_QUOTES or (ch == '"' and inside):
+            inside = False
+            out.append(_BOUNDARY)
+        elif inside or ch in ",;:–—":
+            out.append(_BOUNDARY)
+        elif ch == "(" or (ch == ")" and depth):
+            depth += 1 if ch == "(" else -1
+            out.append(" ")
+        else:
+            out.append(" " if depth else ch)
+    return "".join(out), inside
+
+
+def _find_speaker(outside: str, cast: _Cast) -> Person | None:
+    words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(outside)]
+    parts = _parts(outside)
+    fallback = None  # a speaker in a subordinate clause, if the main clause has none
+    colon = _COLON_CREDIT.search(outside)
+    if colon and outside[:colon.start()].rstrip(" ")[-1:] in ("", _BOUNDARY, "-", "—") and _is_name_phrase(colon.group(1).split()) and (len(colon.group(1).split()) > 1 or cast.known(colon.group(1))):
+        return cast.resolve(colon.group(1).split())  # "Pollsters agree - Carl Bialik: “One of …"
+    for n, (word, wstart, wend) in enumerate(words):
+        verb = word.rstrip(".!?")
+        if n == 0 and verb == "According":
+            verb = "according"
+        if n == 0 and verb[:1].isupper() and verb.lower() in SPEECH_VERBS:
+            verb = verb.lower()  # "Said Ellis: “…”", "Stated Stone:"
+        if verb == "according" and n + 1 < len(words) and words[n + 1][0] == "to":
+            found = cast.resolve(_named_after(outside[words[n + 1][2]:]))  # "according to state attorney Dave Aronberg"
+            if found:
+                return found
+            continue
+        if verb in _PARTICIPLES:
+            before = outside[:wstart].rsplit(_BOUNDARY, 1)[-1].split()
+            run = _trailing_name(before)
+            if run:
+                found = cast.resolve(run)  # "footage of Hillary Clinton asking, “…”"
+            elif not before or before[-1] in ("by", "in", "after", "while", "before"):
+                found = _opening_subject(parts, cast) or _head(parts, cast)  # "Trump tweeted Monday, saying …"
+            else:
+                found = None
+            if found:
+                return found
+            continue
+        if verb not in SPEECH_VERBS:
+            continue
+        previous = words[n - 1][0] if n else ""
+        if previous.lower() in _DETERMINERS or previous.endswith(("s’", "s'", "’s", "'s")):
+            continue  # a noun: "Sanders’ comments", "the reports"
+        # Subject before the verb, back to the last clause boundary.
+        clause = outside[:wstart].rsplit(_BOUNDARY, 1)[-1].split()
+        while clause and clause[-1].lower() in _FILLERS:
+            clause.pop()
+        # "Economist Carla Ibáñez of the University of Santiago said": the institution is not the speaker.
+        for k in range(1, len(clause) - 1):
+            if clause[k] in {"of", "at", "from", "for"} and clause[k + 1] == "the" and clause[k - 1][:1].isupper():
+                clause = clause[:k]
+                break
+        if clause:
+            found = cast.resolve(clause)
+            if found and clause[0].lower() in _SUBORDINATE:
+                fallback = fallback or found  # "When Clinton noted that …, Trump boasted, “…”"
+                continue
+            if found:
+                return found
+            # "Ramos, 58, told AFP" / "Trump, who …, said": the sentence opens with the subject.
+            if len(parts) > 1 and (clause[-1].lower() in {"who", "which"} or clause[-1].isdigit()):
+                found = _head(parts, cast)
+                if found:
+                    return found
+            continue
+        found = _apposed(outside[:wstart], cast) if outside[:wstart].strip(_BOUNDARY + " ") else None
+        if found:
+            return found
+        if outside[wend:].split()[:1] == ["by"]:  # "Sanders was asked by host Bill Maher, “…”"
+            found = cast.resolve(_named_after(outside[wend:].split("by", 1)[1]))
+            if found:
+                return found
+        # Inverted: "“…,” said Jeb Bush, the former governor." / "…, said the senator."
+        if verb not in _OBJECT_VERBS:
+            run = _named_after(outside[wend:])  # "said Republican party boss Reince Priebus, …", "said Trump on Monday"
+            found = cast.resolve(run) if run and (run[0][:1].isupper() or run[0].lower() == "the") else None
+            if found:
+                return found
+    return fallback
+
+
+def _apposed(before: str, cast: _Cast) -> Person | None:
+    """The subject of a verb right after a comma: the name set off just before it
+    ("The mayor of Tromsø, Kari Nilsen, said", "Gov. John Kasich (R-OH), said"),
+    else the one the sentence opens with."""
+    parts = [p for p in _parts(before) if not _PARTY.fullmatch(" ".join(p))]  # "McConnell, R-Ky., said"
+    if parts and _is_name_phrase(parts[0]) and parts[0][0] != "The":
+        found = cast.resolve(parts[0])  # "Michael Seaman, who lives outside Sacramento, said"
+        if found:
+            return found
+    # The name nearest the verb, past descriptions: "Anne Richards, assistant secretary
+    # of state for population, refugees, and migration, said".
+    near = next((p for p in reversed(parts[1:]) if _is_name_phrase(p)), None)
+    if near:
+        found = cast.resolve(near)
+        if found:
+            head = parts[0]
+            if head[0].lower() == "the" and not found.role and any(w.lower() in ROLE_WORDS for w in head):
+                found.role = " ".join(head[1:])
+            return found
+    return _head(parts, cast)
+
+
+def _is_name_phrase(words: list[str]) -> bool:
+    """A name with perhaps a few words of description before it: "Gov. John Kasich",
+    "Texas delegate Bill Eastland"; not "after winning Ohio"."""
+    run = _trailing_name(words)
+    lead = words[:len(words) - len(run)]
+    return (bool(run) and len(words) <= 7 and len(lead) <= 4 and words[0].lower() not in _NOT_NAMES
+            and not any(w.lower() in _FUNCTION_WORDS or w.endswith("ing") for w in lead))
+
+
+def _head(parts: list[list[str]], cast: _Cast) -> Person | None:
+    """The subject that opens the sentence before an apposition or relative clause:
+    "Local librarian Tom Whitcombe, who has worked …, said", "The independent
+    crossbencher, who served …, added"."""
+    if not parts:
+        return None
+    head = parts[0]
+    while head and (head[0].lower() in {"but", "and", "yet", "so"} or head[0][:1].isdigit()):
+        head = head[1:]  # "81-year-old Parker Eaton"
+    if all(w.isupper() for w in head):
+        return None  # a dateline: "WASHINGTON", "NEW YORK"
+    if not head:
+        return None
+    described = head[0].lower() == "the" and len(head) <= 6
+    # One capitalised word opening a sentence is a name only if the text has named
+    # someone so ("Meanwhile, …" is not; "Ramos, 58, told AFP" after "Juan Ramos" is).
+    known = len(head) > 1 or cast.known(head[0])
+    if (not described and known and len(head) <= 6 and head[-1][:1].isupper()
+            and all(w[:1].isupper() or w.lower() in ROLE_WORDS or w in _NAME_PARTICLES for w in head)):
+        found = cast.resolve(head)
+        if found:
+            return found
+    if described or (len(head) == 1 and head[0].lower() in _PRONOUNS):
+        return cast.resolve(head)
+    return None
+
+
+def _inverted(outside: str, cast: _Cast) -> Person | None:
+    """A name right after a quotation and a verb of any kind: "“This is fantastic!”
+    beamed Donald Hartley of Madison"."""
+    m = re.match(r"[\x00 ]*\x00 ?([a-z]+(?:ed|s)) ((?:[A-Z][\w.'’-]*(?: |$))+)", outside)
+    if not m:
+        return None
+    run = _leading_name(m.group(2).split())
+    return cast.resolve(run) if run and (len(run) > 1 or cast.known(run[0])) else None
+
+
+def _tagged(sent: str, cast: _Cast) -> Person | None:
+    """A transcript tag opening a paragraph: "PENCE: …", "MR. TRUMP: …"."""
+    m = _TRANSCRIPT.match(sent)
+    if not m or not any(len(w.strip(".")) > 1 for w in m.group(1).split()):
+        return None
+    words = [w.capitalize() if w.isupper() else w for w in m.group(1).split()]
+    if words[0].lower().rstrip(".") in ("mr", "mrs", "ms", "dr"):
+        words[0] = words[0].rstrip(".").capitalize()
+    # "UPDATE:" or "WATCH:" is no speaker: the tag must name someone the text names,
+    # or open more than one paragraph, as a transcript's speakers do.
+    if not (cast.known(words[-1]) or cast.tags.count(m.group(1)) > 1):
+        return None
+    return cast.resolve(words)
+
+
+def _credited(sent: str, cast: _Cast) -> Person | None:
+    """A dash credit ending a quotation: "“…” — Bernie Sanders"."""
+    m = _DASH_CREDIT.search(sent)
+    return cast.resolve(m.group(1).split()) if m else None
+
+
+def _quotes(sent: str) -> bool:
+    return "“" in sent or "”" in sent or '"' in sent
+
+
+def _opening_subject(parts: list[list[str]], cast: _Cast, register: bool = True) -> Person | None:
+    """The person a sentence opens with as its subject: a name (or he/she), maybe with
+    a role, followed by a lower-case word, in its first three clauses ("In recent
+    weeks, Reid has gone after Trump as …", "“…?” Vitter demanded.", "Former Obama
+    spokesman Robert Gibbs derided …")."""
+    for at, words in enumerate(parts[:3]):
+        while words and words[0] in ("But", "And", "So", "Yet", "Still", "Also", "Then"):
+            words = words[1:]
+        if not words:
+            continue
+        if words[0].lower() in _PRONOUNS and len(words) > 1:
+            return cast.resolve(words[:1]) if register else None
+        k = 0
+        while k < len(words) and k < 8 and (words[k][:1].isupper() or words[k].lower() in ROLE_WORDS
+                                             or (k and words[k] in _NAME_PARTICLES)):
+            k += 1
+        run = words[:k]
+        # "Jeb Bush, the former governor, criticised …": the verb comes after an apposition.
+        verb = words[k] if k < len(words) else next((p[0] for p in parts[at + 1:at + 3] if _verb_like(p[0])), "")
+        if not run or not _verb_like(verb) or (run[0].lower() in _NOT_NAMES and run[0] != "The"):
+            continue
+        role, name = _split_role_name(run)
+        single = len(name) == 1 and not cast.known(name[0])
+        if name and not (single and name[0].endswith("s")) and not name[-1].endswith(("’", "'", "’s", "'s")):
+            if register:
+                return cast.person(name, role)
+            return next((p for p in cast.people if p.name == " ".join(name) or p.surname == name[-1]), None) \
+                or Person(" ".join(name), role)
+    return None
+
+
+def _verb_like(word: str) -> bool:
+    """Whether the word after a name can be its verb ("Trump gestured", "Reid has gone",
+    "Bush broke down"), not a noun it modifies ("Texas delegate", "Trump supporters")."""
+    word = word.lower().rstrip(".,!?")
+    return (word.endswith(("ed", "ly")) or word in _AUXILIARIES or word in _IRREGULAR_PAST
+            or word in SPEECH_VERBS or word in _PARTICIPLES)
+
+
+def _subject(parts: list[list[str]], cast: _Cast) -> Person | None:
+    """Whom a sentence with no speaker is about: the known person it names first,
+    or the name it opens with ("Jeb Bush, the former governor, criticised Trump.")."""
+    opening = _opening_subject(parts, cast, register=False)  # registered only if a pronoun makes them speak
+    if opening:
+        return opening
+    surnames = {p.surname: p for p in cast.people}
+    for words in parts:
+        for w in words:
+            if w in surnames:
+                return surnames[w]
+    return None
+
+
+def _leading_name(words: list[str]) -> list[str]:
+    """The capitalised run opening `words`, titles kept ("Sen. Ted Cruz"), dates not ("Friday")."""
+    run = []
+    for w in words:
+        w = _strip_possessive(w.rstrip(".!?") if w not in _COURTESY and w.lower() not in ROLE_WORDS else w)
+        if w[:1].isupper() and w.lower() not in _NOT_NAMES:
+            run.append(w)
+        elif run and w in _NAME_PARTICLES:
+            run.append(w)
+        else:
+            break
+    while run and run[-1] in _NAME_PARTICLES:
+        run.pop()
+    return run
+
+
+def _named_after(rest: str) -> list[str]:
+    """The words naming someone after a verb, up to a clause boundary or preposition."""
+    after = rest.split(_BOUNDARY, 1)[0].split()
+    peer = bool(after) and after[0] in _TITLES  # "Baroness Chapman of Darlington"; else "of" starts a place
+    cut = next((k for k, w in enumerate(after) if w.lower() in _AFTER_NAME or (w == "of" and not peer)
+                or (k and w.lower().rstrip(".,") in _DATES)), len(after))
+    return after[:min(cut, 8)]
+
+
+def _trailing_name(words: list[str]) -> list[str]:
+    """The capitalised run ending `words` ("with Gorka" -> ["Gorka"])."""
+    k = len(words)
+    while k > 0 and words[k - 1][:1].isupper() and words[k - 1].lower() not in _NOT_NAMES and len(words) - k < 4:
+        k -= 1
+    return words[k:]
+
+
+def _strip_possessive(word: str) -> str:
+    """"Pistorius’s" -> "Pistorius", "Jones'" -> "Jones"; other words unchanged."""
+    for ending in ("’s", "'s", "’", "'"):
+        if word.endswith(ending) and len(word) > len(ending) + 1:
+            return word[: -len(ending)]
+    return word
+
+
+def _split_role_name(words: list[str]) -> tuple[str, list[str]]:
+    """["German", "defence", "minister", "Boris", "Pistorius"] -> ("German defence minister", ["Boris", "Pistorius"])."""
+    words = [w.rstrip("!?,") if w not in _COURTESY and w.lower() not in ROLE_WORDS else w for w in words]
+    words = [w[:-1] if w.endswith(".") and len(w) > 3 and w.lower() not in ROLE_WORDS else w for w in words]
+    # The name is the trailing run of capitalised words (and particles).
+    i = len(words)
+    while i > 0 and (words[i - 1][:1].isupper() or (words[i - 1] in _NAME_PARTICLES and i < len(words))):
+        i -= 1
+    run = words[i:]
+    while run and (run[0] in _NAME_PARTICLES or (run[0].lower() in _NOT_NAMES and len(run) > 1)):
+        run, i = run[1:], i + 1  # "The New York Post" is "New York Post", "As Michael Dell" is "Michael Dell"
+    # A capitalised role ("Defence Secretary John Healey", "Sen. Ted Cruz") is not part of the name.
+    last_role = max((k for k, w in enumerate(run) if w.lower() in ROLE_WORDS), default=-1)
+    role_words = words[:i] + run[: last_role + 1]
+    name = run[last_role + 1:]
+    if not name or name[0].lower() in _NOT_NAMES:
+        return " ".join(role_words), []
+    # A lower-case phrase before a name is a role only if it ends in a role word.
+    if role_words and role_words[-1].lower() not in ROLE_WORDS:
+        role_words = []
+    # Keep only the noun phrase: "sign of President" -> "President".
+    cut = max((k for k, w in enumerate(role_words) if w.lower() in _FUNCTION_WORDS), default=-1)
+    return " ".join(role_words[cut + 1:][-4:]), name
+
+
+def _role_matches(described: str, role: str) -> bool:
+    d, r = set(described.split()), set(role.lower().split())
+    head = role.lower().split()[-1]
+    return head in d and len(d & r) >= min(2, len(r))
+
+
+_MENTION = re.compile(
+    r"\b((?:[A-Za-z]+(?:['’]s)? ){0,3}?(?:" + "|".join(sorted(w for w in ROLE_WORDS if "." not in w)) + r"|"
+    + "|".join(w.capitalize() for w in sorted(ROLE_WORDS) if "." not in w) + r")) "
+    r"((?:(?:Mr|Mrs|Ms|Dr|" + "|".join(_TITLES) + r") )?[A-Z][\w’'-]+(?: (?:of |de |von |van )?[A-Z][\w’'-]+){0,3})"
+)

@@ -1,0 +1,91 @@
+"""Who says each sentence, on the patterns of real news (PolNeAR's commonest)."""
+
+from rag.chunking import chunk
+
+
+def speakers_of(text):
+    doc = chunk("d", text)
+    return [(text[s:e], p.speaker) for p in doc.passages for s, e in p.sentences]
+
+
+def who(text):
+    return [speaker for _, speaker in speakers_of(text)]
+
+
+def test_said_name_role_after_the_quotation():
+    text = ("“We will not back down,” said Jeb Bush, the former Florida governor.\n"
+            "“The distraction gets you off message a little,” said Republican party boss Reince Priebus, "
+            "though he added that he expected the flap to fade.\n")
+    assert who(text) == ["Jeb Bush", "Reince Priebus"]
+
+
+def test_name_said_after_the_quotation_and_dates_are_not_names():
+    text = "“The numbers are not there,” Kasich said on Friday.\n“It is over,” said Cruz Friday.\n"
+    assert who(text) == ["Kasich", "Cruz"]
+
+
+def test_the_listener_after_told_is_not_the_speaker():
+    text = ("Juan Ramos runs a bakery in Miami.\n"
+            "Ramos, 58, told AFP: “Business has never been worse.”\n")
+    assert who(text)[1] == "Juan Ramos"
+
+
+def test_party_tags_and_possessives_do_not_hide_the_speaker():
+    text = ("Sen. Mike Lee (R-Utah) said the bill would fail.\n"
+            "Defence minister Boris Pistorius’s aide spoke first. Mr Pistorius said the talks went well.\n")
+    speakers = who(text)
+    assert speakers[0] == "Mike Lee"
+    assert speakers[-1] == "Boris Pistorius"  # not "Pistoriu"
+
+
+def test_organisations_are_sources():
+    text = "The New York Post reports that the deal is off.\n“We stand by our story,” CNN said.\n"
+    assert who(text) == ["New York Post", "CNN"]
+
+
+def test_transcript_tags_name_the_speaker():
+    text = ("Mike Pence and Tim Kaine met in Virginia.\n\n"
+            "PENCE: I think we need a change.\n\nKAINE: We have made progress.\n\n"
+            "UPDATE: The debate ended at 10pm.\n")
+    assert who(text) == [None, "Mike Pence", "Tim Kaine", None]
+
+
+def test_dash_credits_give_each_quotation_its_own_speaker():
+    text = ("Readers responded.\n\n“He represents our greatest shame.” ― Sonya Herridge “During the debate he "
+            "said we live in hell. He is ignorant of our lives.” ― Pamela Padilla  “I am sure of it.” ― Carla Sánchez\n")
+    assert who(text) == [None, "Sonya Herridge", "Pamela Padilla", "Pamela Padilla", "Carla Sánchez"]
+
+
+def test_a_pronoun_goes_to_the_subject_just_introduced():
+    text = ("“We are winning,” Donald Trump said.\n"
+            "Jeb Bush, the former governor, criticised the plan. “It is reckless,” he said.\n")
+    assert who(text) == ["Donald Trump", None, "Jeb Bush"]
+
+
+def test_a_quotation_before_a_sentence_that_opens_with_the_cue():
+    text = "“We will win. Believe me.” Trump said on Monday in Iowa.\n"
+    assert who(text) == ["Trump", "Trump", "Trump"]
+
+
+def test_a_quotation_in_the_paragraph_after_an_introducing_colon():
+    text = "Trump said in a statement:\n\n“This is a rigged system. We will fight it.”\n\nThe markets rose.\n"
+    assert who(text) == ["Trump", "Trump", "Trump", None]
+
+
+def test_a_quotation_without_a_speech_verb_is_its_subjects():
+    text = ("Harry Reid spoke on Tuesday.\n"
+            "In recent weeks, Reid has gone after Trump as a “human leech who will bleed the country.”\n"
+            "“Why isn’t this clear proof?” Vitter demanded.\n")
+    assert who(text)[1:] == ["Harry Reid", "Vitter", "Vitter"]
+
+
+def test_nouns_plurals_and_asides_are_not_speakers():
+    text = ("Critics mocked Sanders’ comments on Tuesday.\n"
+            "Readers responded in their thousands.\n"
+            "Meanwhile, the vote was delayed.\n")
+    assert who(text) == [None, None, None]
+
+
+def test_empty_and_non_ascii_names():
+    assert who("") == []
+    assert who("“Es ist eine Eskalation,” sagte Pistorius. “Ça suffit,” said Zoë Ñúñez.\n")[-1] == "Zoë Ñúñez"
