@@ -9,6 +9,10 @@ no sentence or passage crosses a paragraph.
 
 Each sentence's speaker comes from `speakers.attribute` (its own stage).
 
+Headings and page furniture ("Video Ad Feedback", "Source: CNN", bylines,
+datelines: short title-case lines with no sentence end) give no passage; the
+first line, the title, does.
+
 Passages are one sentence, or up to three when sentences are short fragments,
 never mixing speakers, so an answer can quote exactly the sentence that answers.
 
@@ -20,9 +24,13 @@ from dataclasses import dataclass, field, replace
 
 from .speakers import Person, attribute
 
-CHUNKER_VERSION = "6"
+CHUNKER_VERSION = "7"
 
 _MIN_PASSAGE_CHARS = 60
+# The longest line `is_furniture` considers: a longer title-case line is a headline.
+_MAX_FURNITURE_WORDS = 12
+# Words a title-case line may keep in lower case ("Source of the Day").
+_SMALL_WORDS = {"a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "vs"}
 _MAX_PASSAGE_SENTENCES = 3
 
 
@@ -55,7 +63,20 @@ def chunk(doc_id: str, text: str) -> Chunked:
     """Split one document's text into passages with speakers."""
     sentences = split_sentences(text)
     speakers, people = attribute(text, sentences)
-    return Chunked(_group(doc_id, text, sentences, speakers), people)
+    furniture = {n for n, (start, end) in enumerate(paragraphs(text)) if n and is_furniture(text[start:end])}
+    kept = [k for k, (_, _, para) in enumerate(sentences) if para not in furniture]
+    return Chunked(_group(doc_id, text, [sentences[k] for k in kept], [speakers[k] for k in kept]), people)
+
+
+def is_furniture(line: str) -> bool:
+    """A short line in title case with no sentence end is a heading or page furniture,
+    not prose that answers: "Video Ad Feedback", "Source: CNN", "By Jane Doe, CNN",
+    "Updated 10:03 AM EST, Thu December 5, 2024". (A document's first line, its
+    title, is kept; so are list items and sentences, which have lower-case words.)"""
+    words = line.split()
+    if not words or len(words) > _MAX_FURNITURE_WORDS or line.rstrip()[-1] in ".!?:;”\"’…)":
+        return False
+    return all(not w[0].isalpha() or w[0].isupper() or w.lower() in _SMALL_WORDS for w in words)
 
 
 def index_text(passage: Passage, role: str = "") -> str:

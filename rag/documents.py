@@ -1,8 +1,11 @@
 """Documents: turn files into `Document` values holding plain text.
 
 Supported: `.txt` and `.md` (read as UTF-8 text, markup kept as written),
-`.html`/`.htm` (visible text only, via BeautifulSoup; scripts, styles and the
-head are dropped, block elements become line breaks) and `.pdf` (the text layer,
+`.html`/`.htm` (a web page, one with nav, header, footer, aside, article or main
+elements, gives its main text by trafilatura, so menus, footers, bylines,
+captions and "related" boxes are not passages; other HTML, or a page where it
+finds no main text, gives its visible text via BeautifulSoup, block elements as
+line breaks) and `.pdf` (the text layer,
 via pypdf; a scanned PDF without one is reported as empty). A directory is
 searched recursively for those types; hidden files and other types in it are
 skipped.
@@ -216,8 +219,30 @@ def _read_html(html: str, path: Path) -> tuple[str, str]:
         raise DocumentError(f"{_shown(path)}: HTML nested {depth:,} levels deep (the limit is {MAX_HTML_DEPTH:,})")
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    lines = (" ".join(line.split()) for line in _visible_text(soup).splitlines())
+    main = None
+    if soup.find(_PAGE_PARTS):  # a web page, with furniture around its text; a plain document has none
+        for tag in soup.find_all(_INLINE):
+            tag.unwrap()  # trafilatura's fallback for short pages breaks lines at inline tags
+        main = _main_text(str(soup))
+    lines = (" ".join(line.split()) for line in (main or _visible_text(soup)).splitlines())
     return title, "\n".join(line for line in lines if line)
+
+
+_PAGE_PARTS = ["nav", "header", "footer", "aside", "article", "main"]
+
+
+_INLINE = ["a", "abbr", "b", "cite", "code", "em", "font", "i", "mark", "q", "small", "span", "strong", "sub", "sup",
+           "time", "u"]
+
+
+def _main_text(html: str) -> str | None:
+    """The article in a web page, without its menus, footers, bylines and captions."""
+    try:
+        import trafilatura
+    except ImportError as exc:
+        raise MissingDependencyError("reading HTML needs trafilatura: pip install trafilatura lxml_html_clean") from exc
+    return trafilatura.extract(html, favor_recall=True, include_tables=True, include_comments=False,
+                               include_images=False, deduplicate=False)
 
 
 def _visible_text(soup) -> str:

@@ -129,3 +129,21 @@ def test_a_quote_after_an_attributed_one_in_the_same_paragraph_keeps_its_speaker
 def test_a_pronoun_goes_to_the_person_the_sentence_before_names_first():
     text = "Minister Pedro Soto disagreed with economist Carla Ibanez. He said the plan would fail.\n"
     assert [who for _, who in speakers_of(text)] == [None, "Pedro Soto"]
+
+
+def test_headings_and_page_furniture_give_no_passage():
+    text = ("Glacier Retreat Doubles, Study Finds\n"
+            "By Jane Doe, CNN\n"
+            "Updated 10:03 AM EST, Thu December 5, 2024\n"
+            "Video Ad Feedback\n"
+            "Alpine glaciers lost twice as much ice in the past decade.\n"
+            "What Comes Next\n"
+            "Residents must follow three rules:\n"
+            "Parking is free for residents\n"
+            "Source: CNN\n")
+    assert [p.text for p in chunk("d", text).passages] == [
+        "Glacier Retreat Doubles, Study Finds",  # the first line is the title
+        "Alpine glaciers lost twice as much ice in the past decade.",
+        "Residents must follow three rules:",
+        "Parking is free for residents",  # a list item, not furniture
+    ]

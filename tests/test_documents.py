@@ -247,3 +247,26 @@ def test_path_with_a_nul_character_is_a_one_line_error():
     with pytest.raises(DocumentError, match=r"^a\\x00b.txt: a path cannot contain a NUL character") as info:
         load_documents(["a\x00b.txt"])
     assert "\x00" not in str(info.value)
+
+
+def test_a_web_page_gives_its_article_without_menus_bylines_captions_or_footer(tmp_path):
+    path = tmp_path / "glacier.html"
+    path.write_text(
+        "<html><head><title>Glacier retreat doubles | CNN</title></head><body>"
+        "<nav><ul><li><a href='/'>Home</a></li><li><a href='/world'>World</a></li></ul></nav>"
+        "<header><h1>Glacier retreat doubles</h1><div class='byline'>By Jane Doe, CNN</div>"
+        "<div class='timestamp'>Updated 10:03 AM EST, Thu December 5, 2024</div></header>"
+        "<div class='video'><span>Video Ad Feedback</span></div>"
+        "<article><p>(CNN) — Alpine glaciers lost <b>twice</b> as much ice in the past decade, a study found.</p>"
+        "<figure><img src='a.jpg'><figcaption>The Rhône glacier in 2023. Source: Getty Images</figcaption></figure>"
+        "<p>“The pace is alarming,” said Matthias Huss, who leads the Swiss monitoring network.</p>"
+        "<p>The researchers measured 4,000 glaciers using satellite images taken between 2000 and 2023.</p></article>"
+        "<aside><h3>Related</h3><ul><li>Sea levels rise faster</li></ul></aside>"
+        "<footer><p>© 2024 Cable News Network. All Rights Reserved.</p></footer></body></html>",
+        encoding="utf-8",
+    )
+    text = load_file(path).text
+    assert "Alpine glaciers lost twice as much ice" in text and "said Matthias Huss" in text
+    for furniture in ("Home", "By Jane Doe", "Updated 10:03", "Video Ad Feedback", "Getty", "Related",
+                      "Sea levels", "All Rights Reserved"):
+        assert furniture not in text
