@@ -333,6 +333,35 @@ SPACY_TRIAL = [
 ]
 
 
+def weights_section(run: dict | None) -> list[str]:
+    if not run:
+        return []
+    rows = [
+        "## The answer step's weights (fitted)",
+        "",
+        "`bench/weights.py` fits how the scorer's named features combine, and the confidence a factoid needs, on "
+        "training questions: the article dev sets, \"What did X say about Y?\" for PolNeAR train quotations, "
+        "near misses to refuse (the same X asked about another article's topic), and half of SQuAD dev's articles, "
+        "asked of their own index and of the other half's (to refuse). Held out: the same from PolNeAR dev and the "
+        "other SQuAD half. Accuracy here is of the quoted sentences as the fit models them (the best and a near tie; "
+        "other forms as answered), so it differs a little from `rag eval`'s. No step may lose an article-set "
+        "question, and the fit is adopted only if no held-out set loses. Command: `" + run["command"] + "`.",
+        "",
+        f"Adopted: {'yes' if run.get('adopted') else 'no: a held-out set loses by the fitted weights, so the start values stay'}.",
+        "",
+        *table_head("weight", "start (hand-set)", "fitted"),
+        *[f"| {k} | {run['start'][k]:g} | {v:g} |" for k, v in run["fitted"].items()],
+        "",
+        *table_head("questions", "used", "scored", "before", "after"),
+    ]
+    for label, before, after in (("train", run["train_before"], run["train_after"]),
+                                 ("held out", run["held_out_before"], run["held_out_after"])):
+        for name in before:
+            rows.append(f"| {name} ({label}) | {run['questions'][name]} | {run['scored'][name]} | "
+                        f"{before[name]:.3f} | {after[name]:.3f} |")
+    return rows + [""]
+
+
 def elsewhere(m: dict) -> list[str]:
     """A line naming the results measured on another machine than the header's."""
     other = sorted(f"`{p.stem}`" for p in RESULTS.glob("*.json")
@@ -369,6 +398,7 @@ def main() -> None:
         *latency_section(lat),
         *load_section(load("load")),
         *polnear_section({split: load(f"polnear-{split}") for split in ("train", "dev", "test")}),
+        *weights_section(load("weights")),
         *scale_section(load("scale"), load("scale-scifact")),
         *stores_section(load("stores")),
         *generate_section(load("generate")),

@@ -8,7 +8,7 @@ See README.md for the command line and the index format.
 """
 
 from .answer import Answer, Answerer, ExtractiveAnswerer
-from .api import ask, build_index, check_question, load_index, retrieve
+from .api import Explanation, ask, build_index, check_question, explain, load_index, retrieve
 from .chunking import Passage
 from .documents import Document, load_documents
 from .errors import (
@@ -23,8 +23,8 @@ from .errors import (
 from .store import Index, open_index
 
 __all__ = [
-    "Answer", "Answerer", "Document", "DocumentError", "ExtractiveAnswerer", "GenerationError", "Index",
+    "Answer", "Answerer", "Document", "DocumentError", "Explanation", "ExtractiveAnswerer", "GenerationError", "Index",
     "IndexFormatError", "MissingDependencyError", "ModelError", "Passage", "QuestionError",
-    "RagError", "ask", "build_index", "check_question", "load_documents", "load_index",
+    "RagError", "ask", "build_index", "check_question", "explain", "load_documents", "load_index",
     "open_index", "retrieve",
 ]

@@ -8,12 +8,12 @@ process and reopened when their manifest changes on disk.
 """
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from . import config, indexing, store
-from .answer import Answer, Answerer, ExtractiveAnswerer
+from .answer import Answer, Answerer, ExtractiveAnswerer, Question
 from .answer.vocabulary import rewrite
 from .chunking import Passage, with_score
 from .documents import without_surrogates
@@ -141,6 +141,35 @@ def _answer_now(question: str, index: store.Index, answerer: Answerer) -> Answer
     question = rewrite(question, index, embedder)
     hits = search(index, question, n=50, query_vector=query_vector)
     return answerer(question, index, hits, query_vector)
+
+
+# Sentences an explanation shows.
+EXPLAINED_SENTENCES = 5
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How the answer step read a question and scored its best sentences."""
+
+    question: Question         # as read: form, kind, people, actor, topic …
+    candidates: list           # scoring.Candidate, best first: text, speaker, named features, confidence
+    min_confidence: float      # what the best must reach for a factoid to be answered
+    answer: Answer
+
+
+def explain(question: str, index=None, history=None) -> Explanation:
+    """The answer to `question` (as `ask` gives it), with how it was read and the
+    best sentences' scores, feature by feature."""
+    from .answer import read_question
+    from .answer.scoring import ranked, score_sentences
+
+    answer = ask(question, index, history)
+    opened = load_index(index)
+    q = read_question(answer.question, opened)
+    vector = opened.embedder().encode([answer.question])[0]
+    hits = search(opened, answer.question, n=50, query_vector=vector)
+    best = ranked(score_sentences(q, opened, hits, vector))[:EXPLAINED_SENTENCES]
+    return Explanation(q, best, q.min_confidence, answer)
 
 
 def check_question(question) -> str:

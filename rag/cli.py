@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-from .errors import RagError
+from .errors import QuestionError, RagError
 
 log = logging.getLogger("rag")
 
@@ -74,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="append", metavar="EARLIER",
                    help="an earlier question of the conversation, oldest first; repeat for more")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--explain", action="store_true",
+                   help="also show how the question was read and its best sentences' scores, feature by feature")
     _generate_options(p)
     p.set_defaults(run=_ask)
 
@@ -128,6 +130,10 @@ def _index(args) -> int:
 def _ask(args) -> int:
     from .api import ask
 
+    if args.explain:
+        if args.generate:
+            raise QuestionError("--explain shows the quoting answerer; leave out --generate")
+        return _explain(args)
     draft = _Draft() if args.generate and not args.json and sys.stderr.isatty() else None
     try:
         answer = ask(args.question, args.index, history=args.history, generator=args.generate,
@@ -149,6 +155,34 @@ def _ask(args) -> int:
     for n, passage in enumerate(answer.citations, 1):
         print()
         print(_describe(n, passage))
+    return 0
+
+
+def _explain(args) -> int:
+    from .api import explain
+
+    found = explain(args.question, args.index, history=args.history)
+    q = found.question
+    read = {"question": q.text, "form": q.form, "kind": q.kind, "people": [p.name for p in q.people],
+            "actor": [p.name for p in q.actor] + [b[0] for b in q.actor_bodies], "speech": q.speech,
+            "topic": q.topic, "unknown_names": q.unknown_names}
+    sentences = [{"text": c.text, "speaker": c.speaker, "confidence": round(c.confidence, 3),
+                  "rank": round(c.score, 3), "features": {k: round(v, 3) for k, v in vars(c.features).items()}}
+                 for c in found.candidates]
+    if args.json:
+        _print_json({"answer": found.answer.to_json(), "read": read, "min_confidence": found.min_confidence,
+                     "sentences": sentences})
+        return 0
+    print(found.answer.text, "\n")
+    print("Read as:")
+    for key, value in read.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        print(f"  {key:14} {shown if shown not in ('', None) else '—'}")
+    print(f"\nBest sentences (a factoid is answered when the first reaches confidence {found.min_confidence:.3f}):")
+    for n, s in enumerate(sentences, 1):
+        who = f" · {s['speaker']}" if s["speaker"] else ""
+        print(f"{n}. confidence {s['confidence']:.3f}, rank {s['rank']:.3f}{who}\n   {s['text'][:160]}")
+        print("   " + " · ".join(f"{k} {v:g}" for k, v in s["features"].items() if v))
     return 0
 
 

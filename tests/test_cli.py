@@ -144,3 +144,25 @@ def test_eval_of_a_device_or_fifo_is_refused_without_reading_it(capsys, tmp_path
         code, out, err = run(capsys, "eval", path, "--index", article_index.path)
         assert code == 1 and out == "" and err.count("\n") == 1
         assert "is not a regular file; give a JSON-lines question file" in err
+
+
+def test_ask_explain_shows_how_the_question_was_read_and_why_the_sentence_won(capsys, article_index):
+    code, out, err = run(capsys, "ask", "What did Pistorius say about international law?", "--index",
+                         article_index.path, "--explain")
+    assert code == 0 and err == ""
+    assert out.startswith("German defence minister Boris Pistorius said “we are checking")
+    assert "  actor          Boris Pistorius" in out and "  speech         True" in out
+    assert "1. confidence" in out and "similarity" in out and "covered" in out
+
+    code, out, _ = run(capsys, "ask", "How many North Korean troops are thought to be involved?", "--index",
+                       article_index.path, "--explain", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["read"]["kind"] == "number"
+    best = data["sentences"][0]
+    assert best["confidence"] >= data["min_confidence"] and "1,500 to 12,000" in best["text"]
+    assert set(best["features"]) >= {"similarity", "covered", "kind_missing", "in_order"}
+
+
+def test_ask_explain_refuses_a_model(capsys, article_index):
+    code, _, err = run(capsys, "ask", "Who is Healey?", "--index", article_index.path, "--explain", "--generate", "x.gguf")
+    assert code != 0 and err.count("\n") == 1 and "--explain" in err

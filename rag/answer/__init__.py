@@ -8,7 +8,8 @@ module each:
   other names for countries, other words for the same thing); `api.ask` runs
   it before retrieval;
 - `question`: what is asked: form, kind of answer, people, actor, topic;
-- `scoring`: the one sentence scorer every form uses;
+- `scoring`: the one sentence scorer every form uses: named features per
+  sentence, combined by `weights` (fitted by `bench/weights.py`);
 - one module per form: `factoid` (one fact), `summary` (the gist of a document
   or of one person's view), `listing` (every item asked for), `comparison`
   (two sides side by side); a multi-part question is split and each part

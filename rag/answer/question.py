@@ -28,6 +28,7 @@ from functools import lru_cache
 from ..speakers import ROLE_WORDS, Person
 from ..retrieval import fold, in_vocabulary, stopwords, terms, words
 from ..store import Index
+from .weights import fitted
 from .vocabulary import (ANSWER_TYPE, QUESTION_WORDS, by_meaning, country_of, country_terms, region_terms,
                          synonyms)
 
@@ -77,9 +78,9 @@ view views position stance reaction response verdict point argument remarks comm
 words claim claims warning accusation accusations charges opinion framing concern concerns worry worries
 fear fears demand demands
 """.split())
-# Confidence the best sentence must reach (tuned on the article dev set and
-# SQuAD, see BENCHMARKS.md); see scoring for what confidence is.
-MIN_CONFIDENCE = 0.75
+# Confidence the best sentence must reach (fitted with the scorer's weights by
+# bench/weights.py); see scoring for what confidence is.
+MIN_CONFIDENCE = fitted().min_confidence
 # People a description such as "the minister" may stand for at once.
 MAX_DESCRIBED = 5
 PARTS_SPLIT = re.compile(
@@ -109,7 +110,8 @@ class Question:
     min_confidence: float = MIN_CONFIDENCE  # lowered for later parts of a multi-part question
     uncertain: set[str] = field(default_factory=set)  # topic terms that ask what is not known ("unknown")
     unknown_actor: str | None = None  # "the Chilean president" when no one quoted holds that office
-    direction: tuple[str, str] | None = None  # ("Russia", "North Korea") in "What is Russia giving North Korea?"
+    # ("Russia", "North Korea") in "What is Russia giving North Korea?"; ("Russia", "") in "What is Russia providing?"
+    direction: tuple[str, str] | None = None
 
     def found(self, term: str, index: Index) -> bool:
         """Whether the documents have a topic term, or words that stand for it."""
@@ -293,6 +295,10 @@ def direction(question: str, people: list[Person]) -> tuple[str, str] | None:
         verbs = [w for w in between if w.lower() not in stopwords()]
         if verbs and len(between) <= 3 and "by" not in between and not set(between) & {",", ";", ":"}:
             return a.group(), b.group()
+    if len(found) == 1:  # "What is Russia providing?": Russia gives; a sentence where it receives runs the other way
+        after = re.findall(r"[\w’'-]+", question[found[0].end():])
+        if len(after) == 1 and after[0].lower() not in stopwords() and after[0].endswith("ing"):
+            return found[0].group(), ""
     return None
 
 

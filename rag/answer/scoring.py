@@ -1,15 +1,16 @@
 """Scoring: how well each sentence answers a question; shared by every form.
 
-A sentence's confidence is the cosine similarity of its passage to the question
-plus the IDF-weighted share of the question's topic it covers, less a penalty
-when it cannot hold the kind of answer asked for (`KIND_PENALTY`). Covered text
-is the sentence, its speaker and role, a synonym or the countries of a region
-the question names, a word near in meaning to one no document has (in part),
-and, at half weight, its setting: the document's headline and lead, and the
-names and places of the sentences just before it (so "He said it was not clear
-how many troops were involved" covers "North Korean" from its article).
-Ranking adds small bonuses for topic words in the question's order and for
-sentences by or about a person the question names.
+Each sentence gets named `Features` (see `weights`): the cosine similarity of
+its passage to the question; the IDF-weighted share of the question's topic it
+covers, apart by how (the sentence, its speaker and role, a synonym or the
+countries of a region the question names; only a word near in meaning to one
+no document has; only its setting: the document's headline and lead and the
+names and places of the sentences just before it, so "He said it was not clear
+how many troops were involved" covers "North Korean" from its article);
+whether it can hold the kind of answer asked for; and tie-breakers (topic
+words in the question's order, a person the question names, the question's
+speech verb). The fitted `Weights` turn them into a confidence, for
+abstaining, and a rank.
 
 When the question asks what someone said or thought, only that actor's
 sentences are eligible: spoken by the person, or narration naming them; for a
@@ -31,29 +32,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..speakers import SPEECH_VERBS, Person
 from ..retrieval import Hit, idf, stopwords, terms
+from ..speakers import SPEECH_VERBS, Person
 from ..store import Index
 from .question import UNCERTAIN, Question
 from .vocabulary import country_of
+from .weights import Features, Weights, fitted
 
 CANDIDATE_PASSAGES = 20
-# A sentence by or about the person a question names, when the question does
-# not ask what they said (0.3 pulled organisations' sentences up on SQuAD).
-PERSON_BONUS = 0.1
-# How much of a topic word the setting of a sentence covers (headline, lead, names before it).
-CONTEXT_WEIGHT = 0.5
-# How much of a word no document has its nearest word by meaning covers.
-MEANING_CREDIT = 0.75
 # How many sentences back a name or place still sets the scene.
 CONTEXT_SENTENCES = 3
-
-# Penalties for a sentence that cannot hold the kind of answer asked for (no
-# place for "where"), and a larger one for a sentence that only echoes the
-# question ("deployed into Russia" for "where in Russia") or runs the other way.
-KIND_PENALTY = {"fits": 0.0, "none": 0.5, "echo": 1.0}
 # Numbers, amounts and dates are found reliably: a sentence without one cannot say "how many".
-STRICT_PENALTY = 1.0
 _STRICT_KINDS = {"number", "money", "time"}
 
 # Verbs whose subject states a view, for "the UK and Germany condemned …".
@@ -84,13 +73,16 @@ class Candidate:
     score: float       # for ranking
     confidence: float  # for abstaining
     speaker: str | None = None
+    features: Features = Features()
 
 
 def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray,
-                    *, rows: list[int] | None = None, actor: list[Person] | None = None) -> list[Candidate]:
+                    *, rows: list[int] | None = None, actor: list[Person] | None = None,
+                    weights: Weights | None = None) -> list[Candidate]:
     """Every sentence of the top hits (or of `rows`), scored for `q`.
 
     `actor` overrides the question's, for one side of a comparison."""
+    weights = weights or fitted()
     topic = q.topic
     actor = q.actor if actor is None else actor
     dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]} if rows is None else {}
@@ -102,8 +94,8 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
         dense.update(zip(wanted, (index.vectors[wanted] @ query_vector).tolist()))
     alts, related = q.alternatives, q.related
     # A term the documents lack but that has alternatives weighs as they do.
-    weights = {t: min([idf(index, t)] + [idf(index, a) for a in alts.get(t, ())]) for t in topic}
-    total = sum(weights.values())
+    term_weights = {t: min([idf(index, t)] + [idf(index, a) for a in alts.get(t, ())]) for t in topic}
+    total = sum(term_weights.values())
     out = []
     for row, sim in dense.items():
         passage = index.passages[row]
@@ -127,27 +119,31 @@ def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np
             if says_unknown:  # "still unknown" is what "it was not clear" says
                 present |= q.uncertain
             setting = context_terms(index, row, span)
-            if total:
-                cover = sum(w if t in present or alts.get(t, set()) & present
-                            else MEANING_CREDIT * w if related.get(t, set()) & present
-                            else CONTEXT_WEIGHT * w if t in setting or alts.get(t, set()) & setting else 0.0
-                            for t, w in weights.items()) / total
-            else:  # "What did X say?": anything X says covers it
-                cover = 1.0 if (by_actor or by_person) else 0.0
-            # Confidence is the evidence that the sentence answers; the bonuses
-            # below only order sentences that are about as good.
+            covered = [0.0, 0.0, 0.0]  # by the sentence, only by meaning, only by its setting
+            for t, w in term_weights.items():
+                if t in present or alts.get(t, set()) & present:
+                    covered[0] += w / total
+                elif related.get(t, set()) & present:
+                    covered[1] += w / total
+                elif t in setting or alts.get(t, set()) & setting:
+                    covered[2] += w / total
+            if not total:  # "What did X say?": anything X says covers it
+                covered[0] = 1.0 if (by_actor or by_person) else 0.0
             fit = fits_kind(text, q, passage.speaker)
             if fit == "fits" and reversed_direction(q, text):
-                fit = "echo"
+                fit = "echo"  # it runs the other way: as good as only echoing the question
             if q.uncertain and not says_unknown:
                 fit = "none"  # "What is still unknown?" wants a sentence that says something is unclear
-            confidence = sim + cover - (STRICT_PENALTY if fit == "none" and q.kind in _STRICT_KINDS else KIND_PENALTY[fit])
-            score = confidence + _in_order_bonus(topic, sent_terms)
-            if q.people and about_person:
-                score += PERSON_BONUS
-            if q.speech_verbs & set(sent_terms):  # "warned" for "What did X warn about?"
-                score += 0.1
-            out.append(Candidate(row, span, text, score, confidence, passage.speaker))
+            strict = q.kind in _STRICT_KINDS
+            features = Features(
+                similarity=sim, covered=covered[0], covered_by_meaning=covered[1], covered_by_setting=covered[2],
+                kind_missing=float(fit == "none" and not strict), kind_missing_strict=float(fit == "none" and strict),
+                echo=float(fit == "echo"), in_order=float(_in_order(topic, sent_terms)),
+                about_person=float(bool(q.people) and about_person),
+                speech_verb=float(bool(q.speech_verbs & set(sent_terms))))  # "warned" for "What did X warn about?"
+            confidence = weights.confidence(features)
+            out.append(Candidate(row, span, text, weights.rank(features, confidence), confidence, passage.speaker,
+                                 features))
     return out
 
 
@@ -259,6 +255,9 @@ def reversed_direction(q: Question, text: str) -> bool:
     if not q.direction:
         return False
     a, b = q.direction
+    if not b:  # the giver alone: named first as a recipient ("… weapons to Russia")
+        at_a = _position(text, a)
+        return at_a is not None and bool(re.search(r"\b(?:to|into|for)\s+(?:the\s+)?$", text[:at_a]))
     at_a, at_b = _position(text, a), _position(text, b)
     return at_a is not None and at_b is not None and at_b < at_a
 
@@ -285,12 +284,12 @@ def _states(text: str, forms: tuple[str, ...]) -> bool:
     return False
 
 
-def _in_order_bonus(topic: list[str], sent_terms: list[str]) -> float:
+def _in_order(topic: list[str], sent_terms: list[str]) -> int:
     """Topic words that follow each other in the question and in the sentence
     ("Russia providing") point at the sentence that says it, not one that only
-    shares the words."""
+    shares the words: how many such pairs, up to two."""
     pairs = set(zip(sent_terms, sent_terms[1:]))
-    return min(0.2, 0.1 * sum((a, b) in pairs for a, b in zip(topic, topic[1:])))
+    return min(2, sum((a, b) in pairs for a, b in zip(topic, topic[1:])))
 
 
 def names(text: str, name: str, person: Person | None = None) -> bool:
