@@ -134,13 +134,18 @@ def _answer(question: str, index: store.Index, answerer: Answerer | None, *, ear
 
 
 def _answer_now(question: str, index: store.Index, answerer: Answerer) -> Answer:
+    return answerer(*_retrieved(question, index))
+
+
+def _retrieved(question: str, index: store.Index):
+    """What the answer step gets: the question with names mended, the index, its
+    hits and the question's vector."""
     embedder = index.embedder()
     # The embedding reads a typo or "Moscow" for "Russia" well enough; the
     # mended names are for BM25 and the answer step, and cost no second encode.
     query_vector = embedder.encode([question])[0]
     question = rewrite(question, index, embedder)
-    hits = search(index, question, n=50, query_vector=query_vector)
-    return answerer(question, index, hits, query_vector)
+    return question, index, search(index, question, n=50, query_vector=query_vector), query_vector
 
 
 # Sentences an explanation shows.
@@ -164,10 +169,11 @@ def explain(question: str, index=None, history=None) -> Explanation:
     from .answer.scoring import ranked, score_sentences
 
     answer = ask(question, index, history)
-    opened = load_index(index)
-    q = read_question(answer.question, opened)
-    vector = opened.embedder().encode([answer.question])[0]
-    hits = search(opened, answer.question, n=50, query_vector=vector)
+    # Scored as `ask` scored them: a question asked alone is embedded as typed;
+    # a follow-up, as it was understood.
+    asked = answer.question if history else check_question(question)
+    understood, opened, hits, vector = _retrieved(asked, load_index(index))
+    q = read_question(understood, opened)
     best = ranked(score_sentences(q, opened, hits, vector))[:EXPLAINED_SENTENCES]
     return Explanation(q, best, q.min_confidence, answer)
 

@@ -63,7 +63,10 @@ def chunk(doc_id: str, text: str) -> Chunked:
     """Split one document's text into passages with speakers."""
     sentences = split_sentences(text)
     speakers, people = attribute(text, sentences)
-    furniture = {n for n, (start, end) in enumerate(paragraphs(text)) if n and is_furniture(text[start:end])}
+    spans: dict[int, tuple[int, int]] = {}  # each paragraph's span, from its first sentence to its last
+    for start, end, para in sentences:
+        spans[para] = (spans.get(para, (start,))[0], end)
+    furniture = {n for n, (start, end) in spans.items() if n and is_furniture(text[start:end])}
     kept = [k for k, (_, _, para) in enumerate(sentences) if para not in furniture]
     return Chunked(_group(doc_id, text, [sentences[k] for k in kept], [speakers[k] for k in kept]), people)
 

@@ -251,7 +251,7 @@ def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
         outside, quote_open = _mask_quotes(sent, quote_open)
         parts = _parts(outside)
         cast.learn(sent)
-        person = (_tagged(sent, cast) if new_para else None) or _find_speaker(outside, cast) or _credited(sent, cast)
+        person = (_tagged(sent, cast) if new_para else None) or _find_speaker(outside, parts, cast) or _credited(sent, cast)
         if person is None and _quotes(sent):
             # A quotation with no speech verb is the words of the sentence's subject:
             # "Reid has gone after Trump as a “human leech”", "“…?” Vitter demanded."
@@ -337,9 +337,9 @@ def _mask_quotes(sent: str, inside: bool) -> tuple[str, bool]:
     return "".join(out), inside
 
 
-def _find_speaker(outside: str, cast: _Cast) -> Person | None:
+def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person | None:
+    """The person a cue in `outside` (and its clauses, `parts`) names, or None."""
     words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(outside)]
-    parts = _parts(outside)
     fallback = None  # a speaker in a subordinate clause, if the main clause has none
     colon = _COLON_CREDIT.search(outside)
     if colon and outside[:colon.start()].rstrip(" ")[-1:] in ("", _BOUNDARY, "-", "—") and _is_name_phrase(colon.group(1).split()) and (len(colon.group(1).split()) > 1 or cast.known(colon.group(1))):

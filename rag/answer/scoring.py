@@ -37,7 +37,7 @@ from ..speakers import SPEECH_VERBS, Person
 from ..store import Index
 from .question import UNCERTAIN, Question
 from .vocabulary import country_of
-from .weights import Features, Weights, fitted
+from .weights import Features, fitted
 
 CANDIDATE_PASSAGES = 20
 # How many sentences back a name or place still sets the scene.
@@ -77,12 +77,11 @@ class Candidate:
 
 
 def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray,
-                    *, rows: list[int] | None = None, actor: list[Person] | None = None,
-                    weights: Weights | None = None) -> list[Candidate]:
+                    *, rows: list[int] | None = None, actor: list[Person] | None = None) -> list[Candidate]:
     """Every sentence of the top hits (or of `rows`), scored for `q`.
 
     `actor` overrides the question's, for one side of a comparison."""
-    weights = weights or fitted()
+    weights = fitted()
     topic = q.topic
     actor = q.actor if actor is None else actor
     dense = {h.row: h.dense for h in hits[:CANDIDATE_PASSAGES]} if rows is None else {}
