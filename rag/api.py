@@ -1,6 +1,6 @@
 """The public functions: plain calls over the pipeline stages.
 
-documents -> chunking -> embedding -> lexical -> store -> retrieval -> answer
+documents -> chunking -> speakers -> embedding -> lexical -> store -> (query) -> retrieval -> answer
 
 `index` arguments take `None` (the bundled article's index, built on first use),
 a path to an index directory, or an opened `Index`. Opened indexes are kept per
@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Callable
 
 from . import config, indexing, store
-from .answer import Answer, Answerer, ExtractiveAnswerer, Question
-from .answer.vocabulary import rewrite
+from .answer import Answer, Answerer, ExtractiveAnswerer
 from .chunking import Passage, with_score
 from .documents import without_surrogates
 from .errors import GenerationError, IndexFormatError, MissingDependencyError, QuestionError
-from .retrieval import search
 from .embedding import Embedder
+from .query import Query, Turn, fallback, rewrite, standalone, understand
+from .retrieval import search
 
 # Earlier questions a follow-up is read against (the page keeps as many).
 MAX_HISTORY = 5
@@ -95,23 +95,26 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
             return replace(ask(question, opened, history, answerer=answerer), note=f"{exc}; quoted instead")
     if not history:
         return _answer(question, opened, final)
-    from .conversation import Turn, fallback, understand
-
     if isinstance(history, str) or not all(isinstance(h, str) for h in history):
         raise QuestionError("history must be a list of the earlier questions, oldest first")
     embedder = opened.embedder()
     turns: list[Turn] = []
     for earlier in [h for h in history if h.strip()][-MAX_HISTORY:]:
         # Names mended first: "What about Healy?" must find Healey to take his place in the frame.
-        earlier = understand(rewrite(check_question(earlier), opened, embedder), turns, opened)
-        turns.append(Turn(earlier, _answer(earlier, opened, answerer, earlier=True)))
-    understood = understand(rewrite(question, opened, embedder), turns, opened)
+        earlier = standalone(rewrite(check_question(earlier), opened, embedder), turns, opened)
+        turns.append(Turn(earlier, _quoted(_answer(earlier, opened, answerer, earlier=True), opened)))
+    understood = standalone(rewrite(question, opened, embedder), turns, opened)
     answer = _answer(understood, opened, final)
     if answer.abstained and (alt := fallback(question, turns, opened)) and alt != understood:
         # "What about X?" in a frame that does not fit X: what X said, if anything.
         second = _answer(alt, opened, final)
         return second if not second.abstained else answer
     return answer
+
+
+def _quoted(answer: Answer, index: store.Index):
+    """Who an answer quoted first, for "he" in the next question."""
+    return None if answer.abstained or not answer.citations else index.speaker_of(answer.citations[0])
 
 
 def _generative(generator, history, timeout, on_draft, stop) -> Answerer:
@@ -156,7 +159,7 @@ EXPLAINED_SENTENCES = 5
 class Explanation:
     """How the answer step read a question and scored its best sentences."""
 
-    question: Question         # as read: form, kind, people, actor, topic …
+    question: Query            # as read: form, kind, people, actor, topic, parts …
     candidates: list           # scoring.Candidate, best first: text, speaker, named features, confidence
     min_confidence: float      # what the best must reach for a factoid to be answered
     answer: Answer
@@ -165,17 +168,16 @@ class Explanation:
 def explain(question: str, index=None, history=None) -> Explanation:
     """The answer to `question` (as `ask` gives it), with how it was read and the
     best sentences' scores, feature by feature."""
-    from .answer import read_question
-    from .answer.scoring import ranked, score_sentences
+    from .answer.scoring import MIN_CONFIDENCE, ranked, score_sentences
 
     answer = ask(question, index, history)
     # Scored as `ask` scored them: a question asked alone is embedded as typed;
     # a follow-up, as it was understood.
     asked = answer.question if history else check_question(question)
     understood, opened, hits, vector = _retrieved(asked, load_index(index))
-    q = read_question(understood, opened)
+    q = understand(understood, opened, embedder=opened.embedder())
     best = ranked(score_sentences(q, opened, hits, vector))[:EXPLAINED_SENTENCES]
-    return Explanation(q, best, q.min_confidence, answer)
+    return Explanation(q, best, MIN_CONFIDENCE, answer)
 
 
 def check_question(question) -> str:

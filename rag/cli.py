@@ -162,10 +162,7 @@ def _explain(args) -> int:
     from .api import explain
 
     found = explain(args.question, args.index, history=args.history)
-    q = found.question
-    read = {"question": q.text, "form": q.form, "kind": q.kind, "people": [p.name for p in q.people],
-            "actor": [p.name for p in q.actor] + [b[0] for b in q.actor_bodies], "speech": q.speech,
-            "topic": q.topic, "unknown_names": q.unknown_names}
+    read = found.question.to_json()
     sentences = [{"text": c.text, "speaker": c.speaker, "confidence": round(c.confidence, 3),
                   "rank": round(c.score, 3), "features": {k: round(v, 3) for k, v in vars(c.features).items()}}
                  for c in found.candidates]

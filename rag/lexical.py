@@ -160,6 +160,23 @@ def document_frequencies(bm25) -> dict[str, int]:
     return {term: int(counts[i]) for term, i in bm25.vocab_dict.items() if i < len(counts)}
 
 
+def index_frequencies(index) -> dict[str, int]:
+    """`document_frequencies` of an index's BM25, computed once per index."""
+    if "df" not in index.derived:
+        index.derived["df"] = document_frequencies(bm25_of(index))
+    return index.derived["df"]
+
+
+def idf(index, term: str) -> float:
+    """Inverse document frequency over passages; terms never seen get the largest weight."""
+    n = len(index.passages)
+    return float(np.log(1 + (n + 1) / (index_frequencies(index).get(term, 0) + 0.5)))
+
+
+def in_vocabulary(index, term: str) -> bool:
+    return term in index_frequencies(index)
+
+
 @dataclass
 class Lexicon:
     """What the index's text contains, for matching a reader's words to it."""

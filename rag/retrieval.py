@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embedding import Embedder
-from .lexical import bm25_of, document_frequencies as _frequencies
+from .lexical import bm25_of, idf, in_vocabulary, index_frequencies as document_frequencies  # noqa: F401
 from .lexical import fold, stopwords, terms, words  # noqa: F401 (the answer step's tokeniser, re-exported)
 from .store import Index
 
@@ -34,22 +34,6 @@ class Hit:
     score: float    # fused RRF score; higher is better
     dense: float    # cosine similarity to the question
     lexical: float  # BM25 score (0 when no term matched)
-
-
-def document_frequencies(index: Index) -> dict[str, int]:
-    if "df" not in index.derived:
-        index.derived["df"] = _frequencies(bm25_of(index))
-    return index.derived["df"]
-
-
-def idf(index: Index, term: str) -> float:
-    """Inverse document frequency over passages; terms never seen get the largest weight."""
-    n = len(index.passages)
-    return float(np.log(1 + (n + 1) / (document_frequencies(index).get(term, 0) + 0.5)))
-
-
-def in_vocabulary(index: Index, term: str) -> bool:
-    return term in document_frequencies(index)
 
 
 MODES = ("hybrid", "dense", "lexical")

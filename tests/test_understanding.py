@@ -10,8 +10,7 @@ import pytest
 
 import rag
 from rag import Document
-from rag.answer.question import parts, read_question
-from rag.answer.vocabulary import by_meaning, rewrite
+from rag.query import by_meaning, parts, read_question, rewrite
 
 from .conftest import ARTICLE, STORES, store_options
 from .test_answers import DATA
@@ -275,3 +274,31 @@ def test_the_settings_kept_per_index_are_bounded(article_index, monkeypatch):
         scoring.context_terms(article_index, row, span)
     assert len(article_index.derived["setting"]) <= 5
     assert scoring.context_terms(article_index, *sentences[0]) == first  # recomputed alike
+
+
+# --- the understand stage on its own ----------------------------------------
+
+
+def test_a_question_is_understood_before_anything_is_scored(article_index):
+    from rag.query import Turn, understand
+
+    q = understand("Who is Pistorius, and what did he say about international law?", article_index)
+    first, second = q.parts
+    assert (first.text, first.kind) == ("Who is Pistorius?", "identity")
+    assert second.text == "What did Boris Pistorius say about international law?"
+    assert [p.name for p in second.actor] == ["Boris Pistorius"] and second.topic == ["internat", "law"]
+    follow_up = understand("And what about Healey?", article_index, [Turn("What did Pistorius say about international law?")])
+    assert follow_up.text == "What did Healey say about international law?"
+    assert [p.name for p in follow_up.actor] == ["John Healey"] and not follow_up.parts
+
+
+def test_the_understand_stage_imports_nothing_after_it():
+    """Data flows one way: rag.query reads words and knows nothing of scoring or answers."""
+    import ast
+    from pathlib import Path
+
+    later = ("answer", "api", "cli", "generation", "evaluation", "retrieval")
+    for path in (Path(rag.__file__).parent / "query").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+                assert node.module.split(".")[0] not in later, f"{path.name} imports rag.{node.module}"

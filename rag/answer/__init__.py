@@ -4,16 +4,15 @@ documents don't say.
 The extractive answerer never writes a sentence of its own. Its steps, one
 module each:
 
-- `vocabulary`: a reader's words as the documents' words (typos in names,
-  other names for countries, other words for the same thing); `api.ask` runs
-  it before retrieval;
-- `question`: what is asked: form, kind of answer, people, actor, topic;
+The question comes read by the understand stage (`rag.query`: names mended,
+follow-ups made whole, parts split, each part read as a `Query`). Then:
+
 - `scoring`: the one sentence scorer every form uses: named features per
   sentence, combined by `weights` (fitted by `bench/weights.py`);
 - one module per form: `factoid` (one fact), `summary` (the gist of a document
   or of one person's view), `listing` (every item asked for), `comparison`
-  (two sides side by side); a multi-part question is split and each part
-  answered in turn, here;
+  (two sides side by side); each part of a multi-part question is answered in
+  turn, here;
 - `result`: the `Answer` and how sentences are quoted and cited in it.
 
 It abstains when the question names something no document mentions, when none
@@ -25,52 +24,45 @@ is true and `Answer.text` says why.
 Anything implementing `Answerer` can replace this step (a generative model, say).
 """
 
-import re
-from dataclasses import replace
-
 import numpy as np
 
-from ..chunking import Person
+from ..query import read_question, split_parts
 from ..retrieval import Hit, search
 from ..store import Index
 from . import comparison, factoid, listing, summary
-from .question import MIN_CONFIDENCE, Question, named_people, parts, read_question
 from .result import DONT_SAY, MAX_LONG_ANSWER_CHARS, Answer, Answerer, Quote, abstain, compose
+from .scoring import MIN_CONFIDENCE
 
-__all__ = ["Answer", "Answerer", "ExtractiveAnswerer", "Question", "named_people", "read_question"]
+__all__ = ["Answer", "Answerer", "ExtractiveAnswerer"]
 
 # Confidence a part of a multi-part question needs once an earlier part is
 # answered (n30's second part, "what sort of alliance is he accused of
 # building?", scores 0.65 on the article; 0.6 leaves a little room).
 LATER_PART_CONFIDENCE = 0.6
-# Parts answered at most: a question of more is read as its first four.
-MAX_PARTS = 4
-
 _FORMS = {"factoid": factoid.answer, "overview": summary.answer, "list": listing.answer,
           "comparison": comparison.answer}
-_PRONOUNS = re.compile(r"\b(he|him|his|she|her)\b", re.I)
 
 
 class ExtractiveAnswerer:
     """Quotes the sentences that answer, verbatim with citations, or abstains."""
 
     def __call__(self, question: str, index: Index, hits: list[Hit], query_vector: np.ndarray) -> Answer:
-        pieces = parts(question)
+        pieces = split_parts(question, index)
         if len(pieces) == 1:
             found = self._one(question, index, hits, query_vector)
             return abstain(question, found) if isinstance(found, str) else compose(question, index, found)
         return self._parts(question, pieces, index)
 
     def _one(self, question: str, index: Index, hits: list[Hit], query_vector: np.ndarray,
-             *, min_confidence: float = MIN_CONFIDENCE) -> list[Quote] | str:
-        q = replace(read_question(question, index), min_confidence=min_confidence)
+             *, bar: float = MIN_CONFIDENCE) -> list[Quote] | str:
+        q = read_question(question, index)
         if q.unknown_names:
             return "they never mention " + ", ".join(f"“{n}”" for n in q.unknown_names) + "."
         if q.unknown_actor:
             return f"nothing by {q.unknown_actor} is quoted."
         if q.form != "overview" and q.topic and not any(q.found(t, index) for t in q.topic):
             return "none of the question's key words appear in them."
-        return _FORMS[q.form](q, index, hits, query_vector)
+        return _FORMS[q.form](q, index, hits, query_vector, bar=bar)
 
     def _parts(self, question: str, pieces: list[str], index: Index) -> Answer:
         """Each part answered in order, within one length budget; a sentence that
@@ -78,16 +70,12 @@ class ExtractiveAnswerer:
         embedder = index.embedder()
         quotes: list[Quote] = []
         notes: list[str] = []
-        earlier: list[Person] = []  # people named in earlier parts, for "he" in later ones
-        for piece in pieces[:MAX_PARTS]:
-            if earlier and not named_people(piece, index):
-                piece = _PRONOUNS.sub(lambda m: _pronoun_for(m, earlier[-1]), piece, count=1)
-            earlier += [p for p, _ in named_people(piece, index)]
+        for piece in pieces:
             vector = embedder.encode([piece])[0]
             # Once a part is answered, the question is known to be about the
             # documents; later parts may be answered on a little less evidence.
             bar = LATER_PART_CONFIDENCE if quotes else MIN_CONFIDENCE
-            found = self._one(piece, index, search(index, piece, n=50, query_vector=vector), vector, min_confidence=bar)
+            found = self._one(piece, index, search(index, piece, n=50, query_vector=vector), vector, bar=bar)
             if isinstance(found, str):
                 notes.append(f"{DONT_SAY} what was asked in “{piece}”.")
                 continue
@@ -99,10 +87,3 @@ class ExtractiveAnswerer:
             return abstain(question, "no passage answers any part of this question.")
         return compose(question, index, quotes, notes)
 
-
-def _pronoun_for(m: re.Match, person: Person) -> str:
-    """"he"/"his" in a later part as the person an earlier part named, if the gender fits."""
-    word = m.group()
-    if person.gender and person.gender != ("f" if word.lower() in ("she", "her") else "m"):
-        return word
-    return f"{person.name}’s" if word.lower() == "his" else person.name

@@ -16,18 +16,18 @@ import numpy as np
 
 from ..retrieval import Hit
 from ..store import Index
-from .question import MIN_CONFIDENCE, Question
+from ..query import Query
 from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import Candidate, centrality, ranked, score_sentences
 
 # A side is quoted down to this confidence when the other side reaches
-# MIN_CONFIDENCE: the question is answerable, and the reader wants both sides.
+# the bar: the question is answerable, and the reader wants both sides.
 SIDE_CONFIDENCE = 0.5
 # Weight of how central a sentence is among its side's statements.
 CENTRAL_WEIGHT = 0.5
 
 
-def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:
     sides = list({p.name: p for p in q.actor + q.people}.values())[:2]
     if len(sides) < 2:
         for c in ranked(score_sentences(replace(q, speech=False), index, hits, query_vector, actor=[])):
@@ -47,7 +47,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         found.sort(key=lambda c: -(c.score + CENTRAL_WEIGHT * central.get(c.row, 0.0)))
         if found and all(found[0].text != b.text for b in best):
             best.append(found[0])
-    if not best or max(c.confidence for c in best) < MIN_CONFIDENCE:
+    if not best or max(c.confidence for c in best) < bar:
         return NO_PASSAGE
     budget = MAX_LONG_ANSWER_CHARS // len(best) - 5
     return [quote(index, c, q.topic, budget=budget) for c in best]

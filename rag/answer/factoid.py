@@ -11,7 +11,7 @@ import numpy as np
 
 from ..retrieval import Hit
 from ..store import Index
-from .question import Question
+from ..query import Query
 from .result import MAX_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import Candidate, fits_kind, ranked, score_sentences
 
@@ -20,15 +20,15 @@ from .scoring import Candidate, fits_kind, ranked, score_sentences
 RUNNER_UP = 0.9
 
 
-def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:
     """The quoted sentences, or why there is no answer."""
-    candidates = confident(q, index, hits, query_vector)
+    candidates = confident(q, index, hits, query_vector, bar=bar)
     if isinstance(candidates, str):
         return candidates
     best = candidates[0]
     chosen = [quote(index, best, q.topic)]
     for other in candidates[1:3]:
-        if (other.score >= RUNNER_UP * best.score and other.confidence >= q.min_confidence
+        if (other.score >= RUNNER_UP * best.score and other.confidence >= bar
                 and other.text != best.text and fits_kind(other.text, q, other.speaker) == "fits"):
             second = quote(index, other, q.topic)
             if len(chosen[0].text) + len(second.text) + 8 < MAX_ANSWER_CHARS:
@@ -37,14 +37,14 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
     return chosen
 
 
-def confident(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Candidate] | str:
+def confident(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Candidate] | str:
     """The sentences ranked best first when the best is confident enough, else why there is no answer."""
     candidates = ranked(score_sentences(q, index, hits, query_vector))
     if not candidates:
         return no_one(q)
-    return candidates if candidates[0].confidence >= q.min_confidence else NO_PASSAGE
+    return candidates if candidates[0].confidence >= bar else NO_PASSAGE
 
 
-def no_one(q: Question) -> str:
+def no_one(q: Query) -> str:
     who = " or ".join([p.name for p in q.actor or q.people] + [b[0] for b in q.actor_bodies]) or "anyone"
     return f"nothing by or about {who} answers this."

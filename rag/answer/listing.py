@@ -21,20 +21,19 @@ import numpy as np
 from ..retrieval import Hit, terms
 from ..store import Index
 from .factoid import confident
-from .question import Question
+from ..query import Query, country_of
 from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
 from .scoring import CONTEXT_SENTENCES, Candidate, _capitalised, fits_kind, names
-from .vocabulary import country_of
 
 MAX_SENTENCES = 3
 # A further sentence must score at least this share of the best one.
 ALSO = 0.8
 
 
-def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:
     if q.list_of == "people":
         return _people_quoted(q, index, hits)
-    candidates = confident(q, index, hits, query_vector)
+    candidates = confident(q, index, hits, query_vector, bar=bar)
     if isinstance(candidates, str):
         return candidates
     best = candidates[0]
@@ -44,7 +43,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
         if len(chosen) == MAX_SENTENCES or c.score < ALSO * best.score:
             break
         new = _items(c.text, q) - seen
-        if c.confidence >= q.min_confidence and new and fits_kind(c.text, q, c.speaker) == "fits" and c.text != best.text:
+        if c.confidence >= bar and new and fits_kind(c.text, q, c.speaker) == "fits" and c.text != best.text:
             chosen.append(c)
             seen |= new
     if q.list_of in ("countries", "places") and not any(_items(c.text, q) for c in chosen):
@@ -56,7 +55,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
     return [quote(index, c, q.topic, budget=budget) for c in chosen]
 
 
-def _naming_sentence(index: Index, best: Candidate, q: Question) -> Candidate | None:
+def _naming_sentence(index: Index, best: Candidate, q: Query) -> Candidate | None:
     """The sentence of `best`'s setting that names what it only describes: the
     nearest one before it, else the headline or lead."""
     doc_id = index.passages[best.row].doc_id
@@ -70,7 +69,7 @@ def _naming_sentence(index: Index, best: Candidate, q: Question) -> Candidate | 
     return None
 
 
-def _items(text: str, q: Question) -> set[str]:
+def _items(text: str, q: Query) -> set[str]:
     """What a sentence adds to a list: countries for lists of countries, names
     for lists of other places, else content words."""
     if q.list_of == "countries":
@@ -85,7 +84,7 @@ def _names_in(text: str) -> list[str]:
     return re.findall(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)*", text)
 
 
-def _people_quoted(q: Question, index: Index, hits: list[Hit]) -> list[Quote] | str:
+def _people_quoted(q: Query, index: Index, hits: list[Hit]) -> list[Quote] | str:
     doc_ids = list(dict.fromkeys(index.passages[h.row].doc_id for h in hits[:5]))
     by_doc = index.rows_by("doc_id")
     first: dict[str, Candidate] = {}

@@ -35,9 +35,12 @@ import numpy as np
 from ..retrieval import Hit, idf, stopwords, terms
 from ..speakers import SPEECH_VERBS, Person
 from ..store import Index
-from .question import UNCERTAIN, Question
-from .vocabulary import country_of
+from ..query import UNCERTAIN, Query, country_of
 from .weights import Features, fitted
+
+# Confidence the best sentence must reach to be answered (fitted with the
+# weights by bench/weights.py); see score_sentences for what confidence is.
+MIN_CONFIDENCE = fitted().min_confidence
 
 CANDIDATE_PASSAGES = 20
 # How many sentences back a name or place still sets the scene.
@@ -76,7 +79,7 @@ class Candidate:
     features: Features = Features()
 
 
-def score_sentences(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray,
+def score_sentences(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray,
                     *, rows: list[int] | None = None, actor: list[Person] | None = None) -> list[Candidate]:
     """Every sentence of the top hits (or of `rows`), scored for `q`.
 
@@ -192,14 +195,14 @@ def _capitalised(text: str) -> list[str]:
     return [w for w in found if (not w.isupper() or len(w) > 1) and w.lower() not in stopwords()]
 
 
-def fits_kind(text: str, q: Question, speaker: str | None = None) -> str:
+def fits_kind(text: str, q: Query, speaker: str | None = None) -> str:
     """"fits" when the sentence holds an answer of the kind asked for, beyond
     the question's own words; "echo" when all it holds of that kind is the
     question's own; else "none"."""
     return {True: "fits", False: "none", "echo": "echo"}[_kind_found(_part_about(text, q), q, speaker)]
 
 
-def _part_about(text: str, q: Question) -> str:
+def _part_about(text: str, q: Query) -> str:
     """The quoted words or the narration around them, whichever holds more of
     the question's topic: in "Speaking in Parliament, X said: “… troops …”", the
     answer to "where are the troops" must be in the quote, not "in Parliament"."""
@@ -213,7 +216,7 @@ def _part_about(text: str, q: Question) -> str:
     return quoted if in_quote > in_said else said if in_said > in_quote else text
 
 
-def _kind_found(text: str, q: Question, speaker: str | None) -> bool | str:
+def _kind_found(text: str, q: Query, speaker: str | None) -> bool | str:
     kind = q.kind
     if kind in (None, "identity"):
         return True
@@ -247,7 +250,7 @@ def _kind_found(text: str, q: Question, speaker: str | None) -> bool | str:
     return True
 
 
-def reversed_direction(q: Question, text: str) -> bool:
+def reversed_direction(q: Query, text: str) -> bool:
     """"What is Russia giving North Korea?" against "North Korea … to Russia":
     two countries or people either side of a verb in the question (see
     `question.direction`), the other way round in the sentence."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..retrieval import Hit
 from ..store import Index
-from .question import Question
+from ..query import Query
 from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import Candidate, centrality, ranked, score_sentences
 
@@ -40,7 +40,7 @@ LEAD_BONUS = 0.3
 REDUNDANCY = 0.5
 
 
-def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray) -> list[Quote] | str:
+def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:
     who = q.actor or q.people
     if who:
         rows = [r for p in who for r in index.rows_by("speaker").get(p.name, [])]
@@ -55,7 +55,7 @@ def answer(q: Question, index: Index, hits: list[Hit], query_vector: np.ndarray)
     q = replace(q, topic=[t for t in q.topic if q.found(t, index)])
     if q.topic:
         candidates = [c for c in ranked(score_sentences(q, index, hits, query_vector, rows=rows))
-                      if c.confidence >= q.min_confidence]
+                      if c.confidence >= bar]
         if not candidates:
             return NO_PASSAGE
     else:
@@ -80,7 +80,7 @@ def _central(index: Index, rows: list[int], *, headline: bool) -> list[Candidate
     return ranked(out)
 
 
-def _pick(index: Index, candidates: list[Candidate], q: Question) -> list[Quote]:
+def _pick(index: Index, candidates: list[Candidate], q: Query) -> list[Quote]:
     """Up to MAX_SENTENCES by marginal relevance, within 700 characters, in document order."""
     chosen: list[tuple[Candidate, Quote]] = []
     used = 0

@@ -1,7 +1,7 @@
 """Conversation: understand a follow-up question from the turns before it.
 
 People ask "And what did he say about South Korea?" after a question about
-Pistorius, or just "What about India?". `understand` rewrites such a question
+Pistorius, or just "What about India?". `standalone` rewrites such a question
 into one that stands alone, so the rest of the pipeline needs no memory:
 
 - a leading "and", "so", "also" or "but" is dropped;
@@ -25,20 +25,20 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .answer import Answer, named_people
-from .speakers import Person
-from .store import Index
+from ..speakers import Person
+from ..store import Index
+from .question import named_people
 
 _PRONOUNS = {"he": "m", "him": "m", "his": "m", "she": "f", "her": "f"}
 
 
 @dataclass(frozen=True)
 class Turn:
-    question: str  # as understood, standing alone
-    answer: Answer
+    question: str                 # as understood, standing alone
+    quoted: Person | None = None  # who its answer quoted first (None when it was refused)
 
 
-def understand(question: str, previous: Sequence[Turn], index: Index) -> str:
+def standalone(question: str, previous: Sequence[Turn], index: Index) -> str:
     """`question` rewritten to stand alone, given the turns before it."""
     question = question.strip()
     bare = _bare(question) or question
@@ -104,9 +104,7 @@ def _subject(turn: Turn, index: Index) -> Person | None:
     named = named_people(turn.question, index)
     if named:
         return named[0][0]
-    if turn.answer.abstained or not turn.answer.citations:
-        return None
-    return index.speaker_of(turn.answer.citations[0])
+    return turn.quoted
 
 
 def _followed_by_noun(text: str, at: int) -> bool:

@@ -1,6 +1,6 @@
 """Question: what a question asks, read before anything is scored.
 
-`read_question` says:
+`read_question` returns a `Query` that says:
 
 - its form: a `factoid` (one fact), an `overview` ("What's the gist?", "Sum up
   X's position"), a `list` ("Who is quoted?", "Which countries …?", "What
@@ -26,24 +26,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..speakers import ROLE_WORDS, Person
-from ..retrieval import fold, in_vocabulary, stopwords, terms, words
+from ..lexical import fold, in_vocabulary, stopwords, terms, words
 from ..store import Index
-from .weights import fitted
-from .vocabulary import (ANSWER_TYPE, QUESTION_WORDS, by_meaning, country_of, country_terms, region_terms,
-                         synonyms)
+from .vocabulary import (ANSWER_TYPE, CUE_WORDS, QUESTION_STOP, QUESTION_WORDS, by_meaning, country_of, country_terms,
+                         meta_terms, region_terms, synonyms)
 
-# Words that carry no topic in a question (NLTK's English list, trimmed of
-# negations, plus words questions are made of). BM25 keeps Lucene's shorter list.
-QUESTION_STOP = set("""
-i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
-hers herself it its itself they them their theirs themselves what which who whom whose this that
-these those am is are was were be been being have has had having do does did doing a an the and
-but if or because as until while of at by for with about against between into through during
-before after above below to from up down in out on off over under again further then once here
-there when where why how all any both each few more most other some such only own same so than
-too very s t can will just should now many much kind sort according also ever
-roughly approximately around exactly actually really precisely could would might may must another still yet
-""".split())
 # Words that ask what is not known; a sentence that says something is unclear answers them.
 _UNKNOWN_WORDS = re.compile(r"\b(unknown|unclear|uncertain|unconfirmed|unsure)\b", re.I)
 UNCERTAIN = re.compile(r"\b(not (?:yet |entirely |immediately )?(?:clear|known|certain|confirmed|sure)|unclear|"
@@ -65,22 +52,12 @@ _LIST = re.compile(r"^\s*(?:\w+\s+){0,2}?(?:which|what)\s+(?:(?:other|different|
 _NOT_PLURAL = {"is", "was", "has", "does", "this", "its", "yes", "plus", "news", "series", "species", "whereas"}
 _COUNTRY_LISTS = re.compile(r"\b(countr(?:y|ies)|nations?|states|governments)\b", re.I)
 _PLACE_LISTS = re.compile(r"\b(capitals|cities|places|regions)\b", re.I)  # asked after _COUNTRY_LISTS
-# Words about a question's form, not its topic: never rewritten, never topic.
-CUE_WORDS = frozenset("""
-gist summary summarise summarize sum nutshell overview tldr brief main key points point story article
-piece report document text compare compared comparison differ differs differed difference differences
-different contrast versus vs similar alike quoted quote quotes cited featured interviewed list name
-position stance arguing argue argued framing frame framed me
-""".split())
 # Nouns and verbs that ask for what someone said or thought.
 _SPEECH_NOUNS = set("""
 view views position stance reaction response verdict point argument remarks comments comment message
 words claim claims warning accusation accusations charges opinion framing concern concerns worry worries
 fear fears demand demands
 """.split())
-# Confidence the best sentence must reach (fitted with the scorer's weights by
-# bench/weights.py); see scoring for what confidence is.
-MIN_CONFIDENCE = fitted().min_confidence
 # People a description such as "the minister" may stand for at once.
 MAX_DESCRIBED = 5
 PARTS_SPLIT = re.compile(
@@ -89,7 +66,7 @@ PARTS_SPLIT = re.compile(
 
 
 @dataclass
-class Question:
+class Query:
     text: str
     form: str                   # "factoid", "overview", "list" or "comparison"
     kind: str | None            # for factoids: "number", "money", "time", "place", "person", "identity"
@@ -107,11 +84,22 @@ class Question:
     alternatives: dict[str, set[str]] = field(default_factory=dict)
     # Terms that partly cover a word no document has: its nearest word by meaning.
     related: dict[str, set[str]] = field(default_factory=dict)
-    min_confidence: float = MIN_CONFIDENCE  # lowered for later parts of a multi-part question
     uncertain: set[str] = field(default_factory=set)  # topic terms that ask what is not known ("unknown")
     unknown_actor: str | None = None  # "the Chilean president" when no one quoted holds that office
     # ("Russia", "North Korea") in "What is Russia giving North Korea?"; ("Russia", "") in "What is Russia providing?"
     direction: tuple[str, str] | None = None
+    parts: list["Query"] = field(default_factory=list)  # each part of a question of several, read alone
+
+    def to_json(self) -> dict:
+        """What was read, as `rag ask --explain` shows it."""
+        out = {"question": self.text, "form": self.form, "kind": self.kind, "people": [p.name for p in self.people],
+               "actor": [p.name for p in self.actor] + [b[0] for b in self.actor_bodies], "speech": self.speech,
+               "topic": self.topic, "unknown_names": self.unknown_names}
+        if self.direction:
+            out["direction"] = [side for side in self.direction if side]
+        if self.parts:
+            out["parts"] = [p.text for p in self.parts]
+        return out
 
     def found(self, term: str, index: Index) -> bool:
         """Whether the documents have a topic term, or words that stand for it."""
@@ -123,16 +111,6 @@ def parts(question: str) -> list[str]:
     pieces = [p.strip(" ,;?") for p in PARTS_SPLIT.split(question)]
     pieces = [p for p in pieces if len(terms(p)) >= 1]
     return [p[:1].upper() + p[1:] + "?" for p in pieces] if len(pieces) > 1 else [question]
-
-
-@lru_cache(maxsize=1)
-def meta_terms() -> frozenset[str]:
-    """Words that ask for speech rather than name a topic: "what did X say about …"."""
-    return frozenset(terms(
-        "say said says tell told describe described think thought mention mentioned according "
-        "state stated claim claimed warn warned add added suggest suggested talk speak spoke comment "
-        "explain explained believe view react respond responded call called ask asked argue argued arguing"
-    ))
 
 
 _TOKEN = re.compile(r"\w+(?:[-.]\w+)*")
@@ -237,7 +215,7 @@ def _role_phrase(text: str) -> bool:
     return any(w.lower() in ROLE_WORDS for w in re.findall(r"[A-Za-z]+", text))
 
 
-def read_question(question: str, index: Index) -> Question:
+def read_question(question: str, index: Index) -> Query:
     lowered = question.lower()
     named = named_people(question, index)
     people = [person for person, _ in named]
@@ -262,7 +240,7 @@ def read_question(question: str, index: Index) -> Question:
         kind = "identity"  # ... that the question describes: the sentence that introduces them
     if kind == "identity":
         topic = list(dict.fromkeys(topic + [t for p in people for t in terms(f"{p.name} {p.role}")]))
-    q = Question(question, form, kind, people, topic, _unknown_names(question, index), asked_verbs,
+    q = Query(question, form, kind, people, topic, _unknown_names(question, index), asked_verbs,
                  question_terms=set(terms(question)))
     by_term = {terms(w)[0]: w for w in words(question) if len(terms(w)) == 1}
     for t in topic:
@@ -319,7 +297,7 @@ def _form(question: str, people: list[Person]) -> str:
     return "factoid"
 
 
-def _read_actor(q: Question, named, index: Index) -> None:
+def _read_actor(q: Query, named, index: Index) -> None:
     """Whose words a question asks for: the person (or country) that is the
     subject of its speech verb, owner of its "reaction", or after "according to"."""
     text = q.text

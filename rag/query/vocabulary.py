@@ -40,7 +40,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..lexical import MAX_EMBEDDED_WORDS, TOKEN as _TOKEN, Lexicon, WordVectors, lexicon
-from ..retrieval import fold, in_vocabulary, stopwords, terms
+from ..lexical import fold, in_vocabulary, stopwords, terms
 from ..store import Index
 
 # Edits (a letter wrong, missing or extra) a mistyped name may have: one in a
@@ -66,6 +66,37 @@ MEANING_SIMILARITY = 0.63
 SYNONYM_SIMILARITY = 0.8
 # Readers' words whose embeddings are kept (about 1.5 KB each).
 MAX_ASKED_WORDS = 10_000
+
+# Words that carry no topic in a question (NLTK's English list, trimmed of
+# negations, plus words questions are made of). BM25 keeps Lucene's shorter list.
+QUESTION_STOP = set("""
+i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
+hers herself it its itself they them their theirs themselves what which who whom whose this that
+these those am is are was were be been being have has had having do does did doing a an the and
+but if or because as until while of at by for with about against between into through during
+before after above below to from up down in out on off over under again further then once here
+there when where why how all any both each few more most other some such only own same so than
+too very s t can will just should now many much kind sort according also ever
+roughly approximately around exactly actually really precisely could would might may must another still yet
+""".split())
+# Words about a question's form, not its topic: never rewritten, never topic.
+CUE_WORDS = frozenset("""
+gist summary summarise summarize sum nutshell overview tldr brief main key points point story article
+piece report document text compare compared comparison differ differs differed difference differences
+different contrast versus vs similar alike quoted quote quotes cited featured interviewed list name
+position stance arguing argue argued framing frame framed me
+""".split())
+
+
+@lru_cache(maxsize=1)
+def meta_terms() -> frozenset[str]:
+    """Words that ask for speech rather than name a topic: "what did X say about …"."""
+    return frozenset(terms(
+        "say said says tell told describe described think thought mention mentioned according "
+        "state stated claim claimed warn warned add added suggest suggested talk speak spoke comment "
+        "explain explained believe view react respond responded call called ask asked argue argued arguing"
+    ))
+
 
 QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which"}
 # The noun after "which"/"what" names the kind of answer ("Which city hosted …", "which nations").
@@ -176,8 +207,6 @@ def _content_words(question: str, unseen, index: Index) -> list[str]:
 def _unseen(question: str, index: Index) -> list[tuple[int, int, str, str | None]]:
     """(start, end, words, the documents' form of the country they name) for each
     word or country name of `question` that no document contains."""
-    from .question import CUE_WORDS, QUESTION_STOP, meta_terms
-
     tokens = [(m.start(), m.start() + len(w), w) for m in _TOKEN.finditer(question)
               for w in [re.sub(r"[’']s$", "", m.group())]]
     unseen = []
