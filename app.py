@@ -233,7 +233,7 @@ def answer_markdown(text: str, answer: rag.Answer, key: str) -> str:
     """`text` (the answer, or the part of it streamed so far) as shown: the
     document's words literal, each citation marker a link to its source."""
     out, done = [], 0
-    for start, end, n in markers(answer):
+    for start, end, n in answer.markers():
         if end > len(text):
             break
         out += [_md(text[done:start]), f'<a class="cite" href="#{key}-s{n}">[{n}]</a>']
@@ -258,21 +258,6 @@ def written_markdown(answer: rag.Answer, key: str, model: str) -> str:
             f"{'were' if dropped > 1 else 'was'} dropped.") if dropped else ""
     return " ".join(parts) + (f"\n\n<small>Written by {_md(model)}; each ✓ sentence was checked against the "
                               f"source it cites.{note}</small>")
-
-
-def markers(answer: rag.Answer) -> list[tuple[int, int, int]]:
-    """Where the answer's citation markers are: (start, end, n), in order.
-
-    Quote n is followed by " [n]", so marker n is the last " [n]" before marker
-    n + 1: a "[2]" inside a quoted sentence is the document's, not a citation."""
-    found, before = [], len(answer.text)
-    for n in range(len(answer.citations), 0, -1):
-        start = answer.text.rfind(f" [{n}]", 0, before)
-        if start < 0:
-            return []
-        found.append((start + 1, start + 1 + len(f"[{n}]"), n))
-        before = start
-    return found[::-1]
 
 
 def _paragraphs_html(text: str) -> str:

@@ -5,7 +5,7 @@ import re
 import pytest
 
 import rag
-from rag import Document, QuestionError
+from rag import Document, Part, QuestionError
 from rag.evaluation import evaluate, read_cases
 
 from .conftest import ARTICLE
@@ -21,12 +21,8 @@ def article_index(article_index_on_each_store):
 
 def quoted_pieces(answer):
     """(citation number, text) for each part of an answer that must be verbatim
-    text of that citation: every sentence, less its speaker label and "…"."""
-    pieces = []
-    for sentence, n in re.findall(r"(.+?) \[(\d+)\]\s*", answer.text):
-        sentence = re.sub(r" — [^“”]+$", "", sentence)
-        pieces += [(int(n), part.strip()) for part in sentence.split("…") if part.strip()]
-    return pieces
+    text of that citation: every sentence, less "…" where it was cut."""
+    return [(p.citation, piece.strip()) for p in answer.parts for piece in p.text.split("…") if piece.strip()]
 
 
 def test_pistorius_international_law(article_index):
@@ -124,6 +120,7 @@ def test_own_documents_answer_questions(tmp_path, embedder, store):
     assert answer.text == "The mayor of Tromsø, Kari Nilsen, said the new ferry will carry 240 passengers. [1]"
     answer = rag.ask("When does the ferry start?", index)
     assert answer.text == "She added: “It runs on batteries and starts in June.” — Kari Nilsen [1]"
+    assert answer.parts == (Part("She added: “It runs on batteries and starts in June.”", 1, "Kari Nilsen"),)
     assert answer.citations[0].doc_id == "harbour.md"
 
 

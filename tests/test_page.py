@@ -2,15 +2,18 @@
 become in an answer bubble."""
 
 import rag
-from app import answer_markdown, markers
+from app import answer_markdown
+from rag import Part
 from rag.chunking import Passage
 
 CITED = [Passage(doc_id="d", text="x", start=0, end=1), Passage(doc_id="d", text="y", start=2, end=3)]
 
 
 def test_only_citation_markers_become_links():
-    answer = rag.Answer("q", "Jones said the tunnel [1] would open in 2026. [1] It costs €5. — Ann Lee [2]", False, CITED)
-    assert markers(answer) == [(46, 49, 1), (73, 76, 2)]
+    parts = (Part("Jones said the tunnel [1] would open in 2026.", 1), Part("It costs €5.", 2, "Ann Lee"))
+    answer = rag.Answer("q", "Jones said the tunnel [1] would open in 2026. [1] It costs €5. — Ann Lee [2]", False, CITED,
+                        parts=parts)
+    assert answer.markers() == [(46, 49, 1), (73, 76, 2)]
     assert answer_markdown(answer.text, answer, "a3") == (
         'Jones said the tunnel \\[1\\] would open in 2026. <a class="cite" href="#a3-s1">[1]</a> '
         'It costs €5. — Ann Lee <a class="cite" href="#a3-s2">[2]</a>')
@@ -20,7 +23,7 @@ def test_only_citation_markers_become_links():
 
 def test_a_documents_markup_maths_and_entities_stay_literal():
     text = "Costs rose from $$5$$ to *£6* &lt;b&gt; <img src=x onerror=alert(1)> [link](http://x). [1]"
-    answer = rag.Answer("q", text, False, CITED[:1])
+    answer = rag.Answer("q", text, False, CITED[:1], parts=(Part(text[:-4], 1),))
     shown = answer_markdown(text, answer, "a1")
     assert shown == ("Costs rose from \\$\\$5\\$\\$ to \\*£6\\* &amp;lt;b&amp;gt; \\<img src=x onerror=alert\\(1\\)\\> "
                      '\\[link\\]\\(http://x\\). <a class="cite" href="#a1-s1">[1]</a>')
@@ -28,4 +31,4 @@ def test_a_documents_markup_maths_and_entities_stay_literal():
 
 def test_an_abstention_has_no_links():
     answer = rag.Answer("q", "The documents don't say: they never mention “Macron”.", True, [])
-    assert markers(answer) == [] and answer_markdown(answer.text, answer, "a1") == answer.text
+    assert answer.markers() == [] and answer_markdown(answer.text, answer, "a1") == answer.text

@@ -30,10 +30,10 @@ from ..query import read_question, split_parts
 from ..retrieval import Hit, search
 from ..store import Index
 from . import comparison, factoid, listing, summary
-from .result import DONT_SAY, MAX_LONG_ANSWER_CHARS, Answer, Answerer, Quote, abstain, compose
+from .result import DONT_SAY, MAX_LONG_ANSWER_CHARS, Answer, Answerer, Part, Quote, abstain, compose
 from .scoring import MIN_CONFIDENCE
 
-__all__ = ["Answer", "Answerer", "ExtractiveAnswerer"]
+__all__ = ["Answer", "Answerer", "ExtractiveAnswerer", "Part"]
 
 # Confidence a part of a multi-part question needs once an earlier part is
 # answered (n30's second part, "what sort of alliance is he accused of
@@ -80,8 +80,8 @@ class ExtractiveAnswerer:
                 notes.append(f"{DONT_SAY} what was asked in “{piece}”.")
                 continue
             for f in found:
-                used = sum(len(q.text) + 5 for q in quotes) + sum(len(n) + 1 for n in notes)
-                if all((f.row, f.span) != (o.row, o.span) for o in quotes) and used + len(f.text) <= MAX_LONG_ANSWER_CHARS:
+                used = sum(q.length for q in quotes) + sum(len(n) + 1 for n in notes)
+                if all((f.row, f.span) != (o.row, o.span) for o in quotes) and used + f.length - 5 <= MAX_LONG_ANSWER_CHARS:
                     quotes.append(f)
         if not quotes:
             return abstain(question, "no passage answers any part of this question.")

@@ -31,7 +31,7 @@ def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *,
         if (other.score >= RUNNER_UP * best.score and other.confidence >= bar
                 and other.text != best.text and fits_kind(other.text, q, other.speaker) == "fits"):
             second = quote(index, other, q.topic)
-            if len(chosen[0].text) + len(second.text) + 8 < MAX_ANSWER_CHARS:
+            if chosen[0].length + second.length - 2 < MAX_ANSWER_CHARS:
                 chosen.append(second)
                 break
     return chosen

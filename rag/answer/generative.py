@@ -149,13 +149,7 @@ def _within(kept: list[Checked], budget: int) -> list[Checked]:
 
 def _quotes(answer: Answer) -> list[str]:
     """The sentences a quoted answer is made of, without markers and speakers."""
-    return [re.sub(r"\s+—\s+[^—]+$", "", text) for text, _ in _quoted_pieces(answer)]
-
-
-def _quoted_pieces(answer: Answer) -> list[tuple[str, tuple[int, ...]]]:
-    """A quoted answer's pieces, each running up to its markers, and the numbers they cite."""
-    return [(text.strip(), tuple(int(n) for n in re.findall(r"\d+", marks)))
-            for text, marks in re.findall(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", answer.text)]
+    return [p.text for p in answer.parts]
 
 
 def _same_claim(written: str, quoted: str) -> bool:
@@ -357,7 +351,7 @@ def unsupported(answer: Answer, index: Index) -> list[str]:
     if answer.generated:
         pieces = [(_MARKERS.sub("", s.text).strip(), s.citations) for s in answer.sentences]
     else:
-        pieces = _quoted_pieces(answer)
+        pieces = [(p.shown, (p.citation,)) for p in answer.parts]
     embedder = index.embedder()
     problems = []
     for text, cites in pieces:

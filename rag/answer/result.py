@@ -1,10 +1,12 @@
 """Result: what an answer is, and how chosen sentences are quoted in one.
 
-Every sentence of an answer is a sentence of a source, verbatim (a long one is
-cut to the window that holds the question's words, marked "…"), followed by its
-speaker when it does not name them, and a citation marker `[n]` that points to
-`Answer.citations[n - 1]`. The only other text an answer holds is a refusal:
-"The documents don't say …".
+An answer is its parts: each a sentence of a source, verbatim (a long one is
+cut to the window that holds the question's words, marked "…"), its speaker
+when it does not name them, and the number n of its citation,
+`Answer.citations[n - 1]`. `Answer.text` is made from them ("sentence — speaker
+[n]"), followed by any notes: the only other text an answer holds is a refusal,
+"The documents don't say …". Readers of an answer (the page, the checker, the
+tests) read its parts, not its text.
 """
 
 import re
@@ -39,10 +41,26 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One quoted sentence of an answer."""
+
+    text: str          # the source's words (cut, with "…", when long)
+    citation: int      # 1-based into `Answer.citations`
+    speaker: str = ""  # who said it, when the words do not name them
+
+    @property
+    def shown(self) -> str:
+        """As the answer's text shows it, without its marker."""
+        return f"{self.text} — {self.speaker}" if self.speaker else self.text
+
+
+@dataclass(frozen=True)
 class Answer:
     """What `ask` returns: the answer text with citation markers [1], [2] … that
     index into `citations` (1-based), or an abstention. `question` is the
-    question as understood (typos mended, follow-ups made whole).
+    question as understood (typos mended, follow-ups made whole). A quoted
+    answer's `parts` are its sentences, each with its speaker and citation;
+    `notes` say which parts of a question the documents do not answer.
 
     With a generator (`ask(..., generator=MODEL)`): `generated` is true when
     the text is the model's, `sentences` are its sentences (each verified
@@ -53,14 +71,26 @@ class Answer:
     text: str
     abstained: bool
     citations: list[Passage] = field(default_factory=list)
+    parts: tuple[Part, ...] = ()
+    notes: tuple[str, ...] = ()
     generated: bool = False
     sentences: tuple[Sentence, ...] = ()
     dropped: tuple[str, ...] = ()
     note: str = ""
 
+    def markers(self) -> list[tuple[int, int, int]]:
+        """Where a quoted answer's citation markers are in `text`: (start, end, n)."""
+        found, at = [], 0
+        for p in self.parts:
+            start = at + len(p.shown) + 1
+            found.append((start, start + len(f"[{p.citation}]"), p.citation))
+            at = found[-1][1] + 1
+        return found
+
     def to_json(self) -> dict:
         out = {"question": self.question, "answer": self.text, "abstained": self.abstained,
-               "citations": [p.to_json() for p in self.citations]}
+               "citations": [p.to_json() for p in self.citations],
+               "parts": [{"text": p.text, "citation": p.citation, "speaker": p.speaker} for p in self.parts]}
         if self.generated or self.dropped or self.note:
             out.update(generated=self.generated, dropped=list(self.dropped), note=self.note,
                        sentences=[{"text": s.text, "citations": list(s.citations), "generated": s.generated,
@@ -75,12 +105,18 @@ class Answerer(Protocol):
 
 @dataclass(frozen=True)
 class Quote:
-    """One chosen sentence, as it will be shown (without its marker)."""
+    """One chosen sentence, as it will be quoted."""
 
     row: int
     span: tuple[int, int]
     text: str
     score: float
+    speaker: str = ""  # shown after it: it does not name them
+
+    @property
+    def length(self) -> int:
+        """Characters it takes in an answer, speaker and marker included."""
+        return len(self.text) + (len(self.speaker) + 3 if self.speaker else 0) + 5
 
 
 def quote(index: Index, c: Candidate, topic: list[str], budget: int = MAX_ANSWER_CHARS, *,
@@ -88,15 +124,17 @@ def quote(index: Index, c: Candidate, topic: list[str], budget: int = MAX_ANSWER
     """A sentence as quoted in an answer: verbatim (cut to fit `budget` less
     room for its speaker and marker) and its speaker if it does not name them."""
     passage = index.passages[c.row]
-    label = f" — {passage.speaker}" if passage.speaker and not names(c.text, passage.speaker) else ""
-    text = cut(c.text, topic, budget - len(label) - 6, keep_end=keep_end)
-    return Quote(c.row, c.span, text + label, c.score)
+    speaker = passage.speaker if passage.speaker and not names(c.text, passage.speaker) else ""
+    text = cut(c.text, topic, budget - (len(speaker) + 3 if speaker else 0) - 6, keep_end=keep_end)
+    return Quote(c.row, c.span, text, c.score, speaker)
 
 
 def compose(question: str, index: Index, quotes: list[Quote], notes: list[str] = ()) -> Answer:
-    """The answer text, quotes in the order given, each with its citation; `notes` follow."""
-    text = " ".join([f"{q.text} [{n}]" for n, q in enumerate(quotes, 1)] + list(notes))
-    return Answer(question, text, False, [with_score(index.passages[q.row], q.score) for q in quotes])
+    """The answer: quotes in the order given, each with its citation; `notes` follow."""
+    parts = tuple(Part(q.text, n, q.speaker) for n, q in enumerate(quotes, 1))
+    text = " ".join([f"{p.shown} [{p.citation}]" for p in parts] + list(notes))
+    return Answer(question, text, False, [with_score(index.passages[q.row], q.score) for q in quotes], parts=parts,
+                  notes=tuple(notes))
 
 
 def abstain(question: str, why: str) -> Answer:

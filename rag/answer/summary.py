@@ -94,8 +94,8 @@ def _pick(index: Index, candidates: list[Candidate], q: Query) -> list[Quote]:
         if any(float(index.vectors[best.row] @ index.vectors[o.row]) > REPEAT for o, _ in chosen if o.row != best.row):
             continue
         shown = quote(index, best, q.topic, budget=min(MAX_LONG_ANSWER_CHARS // 2, MAX_LONG_ANSWER_CHARS - used - 10))
-        if used + len(shown.text) + 5 > MAX_LONG_ANSWER_CHARS:
+        if used + shown.length > MAX_LONG_ANSWER_CHARS:
             continue
         chosen.append((best, shown))
-        used += len(shown.text) + 5
+        used += shown.length
     return [shown for _, shown in sorted(chosen, key=lambda pair: (pair[0].row, pair[0].span))]
