@@ -87,6 +87,9 @@ _NOT_NAMES = _DATES | set("""
 the it this that these those i we you he she they his her its their our my your who what when where why how
 which there here in on at a an and but or if as after before while during so yet still
 then now later meanwhile however also both instead earlier asked speaking
+recently finally similarly additionally furthermore moreover ultimately eventually initially currently
+previously subsequently consequently separately notably importantly specifically interestingly
+unfortunately fortunately apparently clearly certainly indeed otherwise likewise nevertheless nonetheless
 """.split())
 # Words that end a speaker's name after an inverted verb ("said Trump on Monday").
 _AFTER_NAME = set("on in at during after before while when who which as to for from with about last this that told".split())
@@ -101,6 +104,7 @@ _IRREGULAR_PAST = set("""
 took made went gave broke spoke wrote put hit set came told said got sent held kept left brought thought
 felt found stood sat ran began drew threw knew saw tore struck stuck fought sought taught swore shot led
 """.split())
+_OBJECTS = {"him", "them", "it", "that", "as", "to", "himself", "herself", "itself", "themselves"}
 _SUBORDINATE = {"when", "after", "while", "because", "although", "though", "if", "since", "before", "until", "once"}
 _DETERMINERS = {"the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "these", "those", "this", "that"}
 _FUNCTION_WORDS = set("""
@@ -290,8 +294,9 @@ def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
             quote_speaker, waiting = None, []
         last_in_para = i + 1 == len(sentences) or sentences[i + 1][2] != para
         if last_in_para:  # "Trump said in a statement:" / "Sanders made the following comment:"
-            subject = speaker or getattr(_opening_subject(parts, cast), "name", None)
-            introduced = subject if sent.rstrip().endswith(":") else None
+            # Only then is the opening subject looked for: looking registers the people it finds.
+            introduced = (speaker or getattr(_opening_subject(parts, cast), "name", None)
+                          if sent.rstrip().endswith(":") else None)
     return speakers, cast.people
 
 
@@ -381,6 +386,12 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
             if clause[k] in {"of", "at", "from", "for"} and clause[k + 1] == "the" and clause[k - 1][:1].isupper():
                 clause = clause[:k]
                 break
+        if clause and clause[0].islower() and clause[0] not in _SUBORDINATE and set(clause) & {"of", "for", "at", "from"}:
+            # "Sam Lau, the communications director for the Iowa Democratic Party said":
+            # the clause describes the subject set off before it; the name in it is a place of work.
+            found = _apposed(outside[:wstart], cast)
+            if found:
+                return found
         if clause:
             found = cast.resolve(clause)
             if found and clause[0].lower() in _SUBORDINATE:
@@ -404,7 +415,9 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
         # Inverted: "“…,” said Jeb Bush, the former governor." / "…, said the senator."
         if verb not in _OBJECT_VERBS:
             run = _named_after(outside[wend:])  # "said Republican party boss Reince Priebus, …", "said Trump on Monday"
-            found = cast.resolve(run) if run and (run[0][:1].isupper() or run[0].lower() == "the") else None
+            # "said former Utah governor Michael Leavitt": a description may open the name.
+            found = cast.resolve(run) if run and (run[0][:1].isupper() or run[0].lower() == "the" or any(
+                w[:1].isupper() for w in run[1:])) else None
             if found:
                 return found
     return fallback
@@ -521,8 +534,9 @@ def _opening_subject(parts: list[list[str]], cast: _Cast, register: bool = True)
             k += 1
         run = words[:k]
         # "Jeb Bush, the former governor, criticised …": the verb comes after an apposition.
-        verb = words[k] if k < len(words) else next((p[0] for p in parts[at + 1:at + 3] if _verb_like(p[0])), "")
-        if not run or not _verb_like(verb) or (run[0].lower() in _NOT_NAMES and run[0] != "The"):
+        verb, after = (words[k], words[k + 1] if k + 1 < len(words) else "") if k < len(words) else (
+            next((p[0] for p in parts[at + 1:at + 3] if _verb_like(p[0])), ""), "")
+        if not run or not _verb_like(verb, after) or (run[0].lower() in _NOT_NAMES and run[0] != "The"):
             continue
         role, name = _split_role_name(run)
         single = len(name) == 1 and not cast.known(name[0])
@@ -534,12 +548,16 @@ def _opening_subject(parts: list[list[str]], cast: _Cast, register: bool = True)
     return None
 
 
-def _verb_like(word: str) -> bool:
+def _verb_like(word: str, after: str = "") -> bool:
     """Whether the word after a name can be its verb ("Trump gestured", "Reid has gone",
-    "Bush broke down"), not a noun it modifies ("Texas delegate", "Trump supporters")."""
+    "Bush broke down"), not a noun it modifies ("Texas delegate", "Trump supporters").
+    A present tense ("Weld describes the party as …") is told from a plural by
+    what follows: an object or the quotation ("the", "him", a quote), not a verb."""
     word = word.lower().rstrip(".,!?")
+    present = (word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3
+               and (after.lower() in _DETERMINERS | _OBJECTS or after == ""))
     return (word.endswith(("ed", "ly")) or word in _AUXILIARIES or word in _IRREGULAR_PAST
-            or word in SPEECH_VERBS or word in _PARTICIPLES)
+            or word in SPEECH_VERBS or word in _PARTICIPLES or present)
 
 
 def _subject(parts: list[list[str]], cast: _Cast) -> Person | None:

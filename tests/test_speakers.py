@@ -89,3 +89,16 @@ def test_nouns_plurals_and_asides_are_not_speakers():
 def test_empty_and_non_ascii_names():
     assert who("") == []
     assert who("“Es ist eine Eskalation,” sagte Pistorius. “Ça suffit,” said Zoë Ñúñez.\n")[-1] == "Zoë Ñúñez"
+
+
+def test_a_description_before_the_name_and_an_employer_in_the_apposition():
+    text = ("“There has been a lot of talk about that,” said former Utah governor Ruth Ellison, a party elder.\n"
+            "Sam Okoro, the spokesman for the Iowa Farm Bureau said in a statement: “There is nothing to recount.”\n")
+    assert who(text) == ["Ruth Ellison", "Sam Okoro"]
+
+
+def test_a_present_tense_verb_and_an_opening_adverb():
+    text = ("On the campaign trail, Dana Whitfield describes herself as “a consistent conservative.”\n"
+            "Recently, Ola Brekke, who hosts a radio show, was asked why. “Because they can,” he said.\n")
+    speakers = who(text)
+    assert speakers[0] == "Dana Whitfield" and speakers[-1] == "Ola Brekke"
