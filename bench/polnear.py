@@ -238,14 +238,12 @@ def part_a(articles, quotes, examples: int):
 
 def quoted_spans(answer, text: str):
     """(start, end) in the document of each sentence the answer quotes: the
-    longest piece of its quote (cut marks "…" and the speaker label dropped)
-    found in the cited passage, else the whole passage."""
-    parts = re.split(r" \[(\d+)\]", answer.text)  # "quote [1] quote [2] notes"
-    quotes = {int(parts[i + 1]): parts[i].strip() for i in range(0, len(parts) - 1, 2)}
+    longest piece of its quote (between cut marks "…") found in the cited
+    passage, else the whole passage."""
     out = []
-    for n, passage in enumerate(answer.citations, 1):
-        piece = re.sub(r" — [^—]*$", "", quotes.get(n, ""))
-        frag = max(piece.split("…"), key=len).strip()
+    for part in answer.parts:
+        passage = answer.citations[part.citation - 1]
+        frag = max(part.text.split("…"), key=len).strip()
         at = text.find(frag, passage.start, passage.end + 1) if frag else -1
         out.append((at, at + len(frag)) if at >= 0 else (passage.start, passage.end))
     return out

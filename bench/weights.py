@@ -1,4 +1,4 @@
-"""Fit the answer step's weights (rag/answer/weights.py) on training questions;
+"""Fit the answer step's weights (rag/weights.py: EVIDENCE, TIE_BREAKERS and the bar) on training questions;
 check them on held-out ones.
 
 Training questions:
@@ -59,7 +59,7 @@ import rag.answer.factoid as factoid  # noqa: E402
 from bench.common import machine, write_result  # noqa: E402
 from bench.polnear import load  # noqa: E402
 from rag.answer.factoid import RUNNER_UP  # noqa: E402
-from rag.answer.weights import EVIDENCE, TIE_BREAKERS, WEIGHTS_FILE, Weights  # noqa: E402
+from rag.weights import EVIDENCE, TIE_BREAKERS, WEIGHTS_FILE, Weights, write  # noqa: E402
 from rag.evaluation import normalise, read_cases  # noqa: E402
 
 GRID = (0.0, 0.25, 0.5, 0.75, 1.25, 1.5, 2.0, 3.0)
@@ -359,8 +359,7 @@ def main() -> None:
     print(f"wrote {write_result('weights', result)}")
     if args.write:
         chosen = weights if adopted else start
-        WEIGHTS_FILE.write_text(json.dumps({"fitted_by": result["command"], "adopted": adopted,
-                                            "weights": chosen.to_json()}, indent=1) + "\n", encoding="utf-8")
+        write(chosen, NAMES + ("min_confidence",), fitted_by=result["command"], adopted=adopted)
         print(f"wrote {WEIGHTS_FILE.relative_to(ROOT)}")
 
 

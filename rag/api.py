@@ -164,6 +164,14 @@ class Explanation:
     min_confidence: float      # what the best must reach for a factoid to be answered
     answer: Answer
 
+    def to_json(self) -> dict:
+        """What `rag ask --explain --json` prints."""
+        sentences = [{"text": c.text, "speaker": c.speaker, "confidence": round(c.confidence, 3),
+                      "rank": round(c.score, 3), "features": {k: round(v, 3) for k, v in vars(c.features).items()}}
+                     for c in self.candidates]
+        return {"answer": self.answer.to_json(), "read": self.question.to_json(),
+                "min_confidence": self.min_confidence, "sentences": sentences}
+
 
 def explain(question: str, index=None, history=None) -> Explanation:
     """The answer to `question` (as `ask` gives it), with how it was read and the

@@ -161,22 +161,17 @@ def _ask(args) -> int:
 def _explain(args) -> int:
     from .api import explain
 
-    found = explain(args.question, args.index, history=args.history)
-    read = found.question.to_json()
-    sentences = [{"text": c.text, "speaker": c.speaker, "confidence": round(c.confidence, 3),
-                  "rank": round(c.score, 3), "features": {k: round(v, 3) for k, v in vars(c.features).items()}}
-                 for c in found.candidates]
+    found = explain(args.question, args.index, history=args.history).to_json()
     if args.json:
-        _print_json({"answer": found.answer.to_json(), "read": read, "min_confidence": found.min_confidence,
-                     "sentences": sentences})
+        _print_json(found)
         return 0
-    print(found.answer.text, "\n")
+    print(found["answer"]["answer"], "\n")
     print("Read as:")
-    for key, value in read.items():
+    for key, value in found["read"].items():
         shown = ", ".join(value) if isinstance(value, list) else value
         print(f"  {key:14} {shown if shown not in ('', None) else '—'}")
-    print(f"\nBest sentences (a factoid is answered when the first reaches confidence {found.min_confidence:.3f}):")
-    for n, s in enumerate(sentences, 1):
+    print(f"\nBest sentences (a factoid is answered when the first reaches confidence {found['min_confidence']:.3f}):")
+    for n, s in enumerate(found["sentences"], 1):
         who = f" · {s['speaker']}" if s["speaker"] else ""
         print(f"{n}. confidence {s['confidence']:.3f}, rank {s['rank']:.3f}{who}\n   {s['text'][:160]}")
         print("   " + " · ".join(f"{k} {v:g}" for k, v in s["features"].items() if v))

@@ -71,7 +71,8 @@ def test_answer_says_how_the_question_was_read(article_index):
      "defence of Europe.” [1]"),
 ])
 def test_other_names_and_typos_are_answered(article_index, question, expected):
-    assert rag.ask(question, article_index).text == expected
+    # The first sentence is the answer; a near tie may follow it (how near is fitted).
+    assert rag.ask(question, article_index).text.startswith(expected)
 
 
 @pytest.mark.parametrize("question, why", [

@@ -6,14 +6,24 @@ from dataclasses import fields
 import pytest
 
 import rag
-from rag.answer.weights import EVIDENCE, TIE_BREAKERS, WEIGHTS_FILE, Weights, fitted
+from rag.weights import EVIDENCE, MATCHING, SELECTION, TIE_BREAKERS, WEIGHTS_FILE, Weights, fitted
 
 
-def test_the_weights_file_holds_every_weight_and_the_command_that_fitted_it():
+def test_the_weights_file_holds_every_weight_and_the_commands_that_fitted_them():
     saved = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
-    assert saved["fitted_by"].startswith(".venv/bin/python bench/weights.py")
+    assert saved["fitted_by"]["features"].startswith(".venv/bin/python bench/weights.py")
+    assert saved["fitted_by"]["selection"].startswith(".venv/bin/python bench/selection.py")
+    assert set(saved["adopted"]) == {"features", "selection"}
     assert set(saved["weights"]) == {f.name for f in fields(Weights)}
     assert fitted() == Weights(**saved["weights"])
+
+
+def test_the_answer_step_uses_the_fitted_selection_and_matching_numbers():
+    from bench.selection import TARGETS
+
+    assert set(TARGETS) == set(SELECTION + MATCHING)  # the fitting script tries every one of them
+    for name, (module, attr) in TARGETS.items():
+        assert getattr(module, attr) == getattr(fitted(), name), f"{module.__name__}.{attr}"
 
 
 def test_confidence_and_rank_are_the_weighted_sums_of_the_named_features(article_index):

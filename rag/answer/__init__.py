@@ -29,6 +29,7 @@ import numpy as np
 from ..query import read_question, split_parts
 from ..retrieval import Hit, search
 from ..store import Index
+from ..weights import fitted
 from . import comparison, factoid, listing, summary
 from .result import DONT_SAY, MAX_LONG_ANSWER_CHARS, Answer, Answerer, Part, Quote, abstain, compose
 from .scoring import MIN_CONFIDENCE
@@ -36,9 +37,8 @@ from .scoring import MIN_CONFIDENCE
 __all__ = ["Answer", "Answerer", "ExtractiveAnswerer", "Part"]
 
 # Confidence a part of a multi-part question needs once an earlier part is
-# answered (n30's second part, "what sort of alliance is he accused of
-# building?", scores 0.65 on the article; 0.6 leaves a little room).
-LATER_PART_CONFIDENCE = 0.6
+# answered: the question is known to be about the documents (fitted).
+LATER_PART_CONFIDENCE = fitted().later_part_confidence
 _FORMS = {"factoid": factoid.answer, "overview": summary.answer, "list": listing.answer,
           "comparison": comparison.answer}
 

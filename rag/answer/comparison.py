@@ -17,14 +17,15 @@ import numpy as np
 from ..retrieval import Hit
 from ..store import Index
 from ..query import Query
+from ..weights import fitted
 from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import Candidate, centrality, ranked, score_sentences
 
 # A side is quoted down to this confidence when the other side reaches
 # the bar: the question is answerable, and the reader wants both sides.
-SIDE_CONFIDENCE = 0.5
-# Weight of how central a sentence is among its side's statements.
-CENTRAL_WEIGHT = 0.5
+SIDE_CONFIDENCE = fitted().side_confidence
+# Weight of how central a sentence is among its side's statements (fitted).
+CENTRAL_WEIGHT = fitted().central_weight
 
 
 def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:

@@ -12,12 +12,13 @@ import numpy as np
 from ..retrieval import Hit
 from ..store import Index
 from ..query import Query
+from ..weights import fitted
 from .result import MAX_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import Candidate, fits_kind, ranked, score_sentences
 
-# A second sentence joins the answer when it scores within 10% of the best
-# (SQuAD: 18% of answers quote a near tie, accuracy +1 point).
-RUNNER_UP = 0.9
+# A second sentence joins the answer when it ranks close to the best: a near
+# tie is shown to the reader rather than decided silently (fitted).
+RUNNER_UP = fitted().runner_up
 
 
 def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:

@@ -19,15 +19,16 @@ import re
 import numpy as np
 
 from ..retrieval import Hit, terms
-from ..store import Index
-from .factoid import confident
 from ..query import Query, country_of
+from ..store import Index
+from ..weights import fitted
+from .factoid import confident
 from .result import MAX_LONG_ANSWER_CHARS, Quote, quote
 from .scoring import CONTEXT_SENTENCES, Candidate, _capitalised, fits_kind, names
 
 MAX_SENTENCES = 3
-# A further sentence must score at least this share of the best one.
-ALSO = 0.8
+# A further sentence must rank at least this share of the best one (fitted).
+ALSO = fitted().also
 
 
 def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:

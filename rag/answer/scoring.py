@@ -36,7 +36,7 @@ from ..retrieval import Hit, idf, stopwords, terms
 from ..speakers import SPEECH_VERBS, Person
 from ..store import Index
 from ..query import UNCERTAIN, Query, country_of
-from .weights import Features, fitted
+from ..weights import Features, fitted
 
 # Confidence the best sentence must reach to be answered (fitted with the
 # weights by bench/weights.py); see score_sentences for what confidence is.

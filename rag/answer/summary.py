@@ -23,21 +23,24 @@ import numpy as np
 from ..retrieval import Hit
 from ..store import Index
 from ..query import Query
+from ..weights import fitted
 from .result import MAX_LONG_ANSWER_CHARS, NO_PASSAGE, Quote, quote
 from .scoring import Candidate, centrality, ranked, score_sentences
 
 MAX_SENTENCES = 3
 # Candidates looked at for a summary: the best by centrality or by score.
 MAX_POOL = 30
-# Cosine above which two passages say the same thing (the article's repeated
-# "highly likely … troops in Russia" pair is 0.86).
-REPEAT = 0.8
-# Lead bonus: news puts its point first (the "lead-3" baseline is hard to beat
-# on news summaries): 0.3 for the first passage, falling to 0 at the end.
-LEAD_BONUS = 0.3
+# The numbers below are fitted (rag/weights.py says what each is).
+# Cosine above which two passages say the same thing.
+REPEAT = fitted().repeat
+# News puts its point first (the "lead-3" baseline is hard to beat on news
+# summaries): the first passage gets this much, falling to 0 at the end.
+LEAD_BONUS = fitted().lead_bonus
+# A headline is the writer's own summary.
+HEADLINE_BONUS = fitted().headline_bonus
 # Maximal marginal relevance (Carbonell & Goldstein 1998): a sentence loses this
 # much of its similarity to what is already chosen, so the summary covers more.
-REDUNDANCY = 0.5
+REDUNDANCY = fitted().redundancy
 
 
 def answer(q: Query, index: Index, hits: list[Hit], query_vector: np.ndarray, *, bar: float) -> list[Quote] | str:
@@ -75,7 +78,7 @@ def _central(index: Index, rows: list[int], *, headline: bool) -> list[Candidate
             text = doc.text[span[0]:span[1]]
             score = c + LEAD_BONUS * (1 - n / len(rows))
             if headline and n == 0 and text.strip() == doc.title.strip():
-                score += 1.0  # the headline is the writer's own summary
+                score += HEADLINE_BONUS
             out.append(Candidate(row, span, text, score, score, passage.speaker))
     return ranked(out)
 

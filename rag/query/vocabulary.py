@@ -42,28 +42,27 @@ import numpy as np
 from ..lexical import MAX_EMBEDDED_WORDS, TOKEN as _TOKEN, Lexicon, WordVectors, lexicon
 from ..lexical import fold, in_vocabulary, stopwords, terms
 from ..store import Index
+from ..weights import fitted
 
-# Edits (a letter wrong, missing or extra) a mistyped name may have: one in a
-# name of four to seven letters ("Healy", "Okafur", "Chapmen"), two in a longer
-# one ("Pistorious"); "Seoul"/"South" (three) is another word.
+# Edits (a letter wrong, missing or extra) a mistyped name may have, a fixed
+# rule in the manner of Lucene's AUTO fuzziness: one in a name of four to seven
+# letters ("Healy", "Okafur", "Chapmen"), two in a longer one ("Pistorious");
+# "Seoul"/"South" (three) is another word.
 def max_name_edits(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
-# Common words are corrected only when longer and closer: short words have too
-# many neighbours one letter away.
-WORD_SIMILARITY = 90
+# The thresholds below are fitted (bench/selection.py; rag/weights.py).
+# Common words are corrected only when long and close in spelling: short words
+# have too many neighbours one letter away.
+WORD_SIMILARITY = fitted().word_similarity
 # Cosine between a reader's word and a word of the documents (all-MiniLM-L6-v2)
-# for one to stand for the other. Chosen by looking at the nearest words of the
-# article set's unseen words: 0.63 keeps "worldwide"/"global" (0.72),
-# "stationed"/"deployed" (0.68), "legal"/"law" (0.68), "giving"/"providing"
-# (0.65), "supplying"/"providing" (0.63), and leaves out "appointed"/"Secretary"
-# (0.62), "acting"/"actions" (0.60), "Kim"/"Koreans" (0.59) and
-# "Kremlin"/"Vladimir" (0.52), which are not the same thing. 0.60 and 0.65 gave
-# the same scores on both article sets. Single words embed noisily: stay high.
-MEANING_SIMILARITY = 0.63
+# for one to stand for the other ("worldwide"/"global" 0.72, "legal"/"law"
+# 0.68; "acting"/"actions" 0.60 and "Kremlin"/"Vladimir" 0.52 are not the same
+# thing). Single words embed noisily.
+MEANING_SIMILARITY = fitted().meaning_similarity
 # Words of the documents that stand for each other in a question's topic
 # ("soldiers"/"troops" 0.89). Only lower-case words: names that embed close
 # ("North Korea"/"South Korea" 0.87, "Russia"/"Ukraine" 0.75) are different things.
-SYNONYM_SIMILARITY = 0.8
+SYNONYM_SIMILARITY = fitted().synonym_similarity
 # Readers' words whose embeddings are kept (about 1.5 KB each).
 MAX_ASKED_WORDS = 10_000
 
