@@ -7,7 +7,10 @@ bar) or before it (how close a reader's word must be to the documents' to stand
 for it), so no offline model of them exists: every try asks the questions again
 through `rag.ask`, with the try's values set where the answer step reads them.
 
-Training questions (and how an answer is judged right):
+Training questions (and how an answer is judged right; where an answer may
+quote several sentences, it counts 1 when its first sentence is right and ½
+when only a later one is, as a reader who stops at the first sentence would
+judge it, so that quoting more never pays by itself):
 - the two article dev sets (tests/data), as `rag eval` judges them;
 - SQuAD v1.1 dev, the first half of its articles, open over one index of their
   paragraphs (`bench/weights.py` splits it the same way): questions (a gold
@@ -31,7 +34,7 @@ Only the questions a number can touch are asked again (a summary's numbers,
 summaries; matching, all). Two rounds at most. The fit is adopted only if no
 held-out set loses by it; else the start values stay, and the result says so.
 
-Usage: .venv/bin/python bench/selection.py POLNEAR_PATH [--articles 150] [--squad-questions 600] [--write]
+Usage: .venv/bin/python bench/selection.py POLNEAR_PATH [--articles 150] [--squad-questions 600] [--only NAME ...] [--write]
 Writes bench/results/selection.json; with --write also the SELECTION and
 MATCHING values of rag/data/weights.json (run bench/weights.py first: this fit
 is made with the feature weights installed).
@@ -59,7 +62,7 @@ from bench.squad import holds_answer  # noqa: E402
 from rag.answer import comparison, factoid, listing, summary  # noqa: E402
 from rag.evaluation import normalise, read_cases  # noqa: E402
 from rag.query import read_question, split_parts, vocabulary  # noqa: E402
-from rag.weights import MATCHING, SELECTION, Weights, write  # noqa: E402
+from rag.weights import MATCHING, SELECTION, WEIGHTS_FILE, Weights, fitted, write  # noqa: E402
 
 # Where the answer step reads each number.
 TARGETS = {"runner_up": (factoid, "RUNNER_UP"), "also": (listing, "ALSO"), "lead_bonus": (summary, "LEAD_BONUS"),
@@ -85,7 +88,7 @@ class Asked:
     right: Callable  # Answer -> bool
     history: tuple = ()
     forms: set = field(default_factory=set)  # "all" when any number may change it
-    outcome: bool = False
+    outcome: float = 0.0
 
 
 def values(name: str, v: float) -> list[float]:
@@ -110,7 +113,7 @@ def ask_all(sets: dict[str, list[Asked]], only: set | None = None) -> dict[str, 
     for rows in sets.values():
         for a in rows:
             if only is None or "all" in a.forms or a.forms & only:
-                a.outcome = bool(a.right(rag.ask(a.question, a.index, history=list(a.history) or None)))
+                a.outcome = float(a.right(rag.ask(a.question, a.index, history=list(a.history) or None)))
     return {name: sum(a.outcome for a in rows) / max(1, len(rows)) for name, rows in sets.items()}
 
 
@@ -166,7 +169,7 @@ def squad_sets(path: Path, n: int, tmp: Path, seed: int = 0) -> tuple[dict, dict
         pairs.append(rng.sample(paired, min(n // 6, len(paired))))
     out = []
     for h, name in ((0, "squad_first_half"), (1, "squad_second_half")):
-        sets = {name: [Asked(q, indexes[h], lambda a, g=g: not a.abstained and holds_answer(a.text, g))
+        sets = {name: [Asked(q, indexes[h], lambda a, g=g: first_right(a, lambda p: holds_answer(p.text, g)))
                        for q, g in asked[h]],
                 f"{name}_elsewhere": [Asked(q, indexes[1 - h], lambda a: a.abstained) for q, _ in asked[h][: n // 2]],
                 f"{name}_two_questions": [
@@ -203,7 +206,7 @@ def polnear_sets(path: Path, split: str, articles_n: int, tmp: Path, seed: int =
             topic = ", ".join(q.nouns[:-1]) + (" and " if len(q.nouns) > 1 else "") + q.nouns[-1]
             sets[f"polnear_{split}_said"].append(Asked(
                 f"What did {q.gold} say about {topic}?", index,
-                lambda a, q=q, text=text: not a.abstained and any(inside(s, q.content) for s in quoted_spans(a, text))))
+                lambda a, q=q, text=text: first_right(a, lambda s: inside(s, q.content), quoted_spans(a, text))))
             other = rng.choice([o for o in named if o.article != name and o.nouns])
             words = [w for w in other.nouns if w not in text.lower()]
             if words:
@@ -230,6 +233,13 @@ def polnear_sets(path: Path, split: str, articles_n: int, tmp: Path, seed: int =
     return sets
 
 
+def first_right(answer, right: Callable, pieces=None) -> float:
+    """1 when the answer's first quoted sentence is right, ½ when only a later one is."""
+    pieces = answer.parts if pieces is None else pieces
+    found = [bool(right(p)) for p in pieces] if not answer.abstained else []
+    return 1.0 if found[:1] == [True] else 0.5 if any(found) else 0.0
+
+
 def inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a < span[1] and span[0] < b for a, b in spans)
 
@@ -237,14 +247,15 @@ def inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
 # --- the fit ----------------------------------------------------------------
 
 
-def fit(train: dict[str, list[Asked]], start: Weights, indexes, rounds: int = 2) -> tuple[Weights, list]:
+def fit(train: dict[str, list[Asked]], start: Weights, indexes, names: tuple[str, ...],
+        rounds: int = 2) -> tuple[Weights, list]:
     use(start, indexes)
     scores = ask_all(train)
     floor = sum(scores[n] * len(train[n]) for n in ARTICLE_SETS)
     best, current, log = start, _mean(scores), []
     for _ in range(rounds):
         moved = False
-        for name in SELECTION + MATCHING:
+        for name in names:
             only = FORMS.get(name)
             for v in values(name, getattr(best, name)):
                 trial = replace(best, **{name: v})
@@ -273,10 +284,14 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/bench/squad/dev-v1.1.json",
                         help="SQuAD v1.1 dev (default: ../shared/bench/squad/dev-v1.1.json)")
     parser.add_argument("--squad-questions", type=int, default=600, help="SQuAD questions per half")
+    parser.add_argument("--only", nargs="+", choices=SELECTION + MATCHING, metavar="NAME",
+                        help="fit these numbers alone, the others staying as installed")
     parser.add_argument("--write", action="store_true", help="write SELECTION and MATCHING to rag/data/weights.json")
     args = parser.parse_args()
 
-    start = Weights()  # the hand-set values
+    names = tuple(args.only or SELECTION + MATCHING)
+    # The hand-set values of the numbers fitted; with --only, the others as installed.
+    start = replace(fitted(), **{n: getattr(Weights(), n) for n in names}) if args.only else Weights()
     with tempfile.TemporaryDirectory() as tmp:
         train, held_out = article_sets(), {}
         squad_train, squad_held = squad_sets(args.squad, args.squad_questions, Path(tmp))
@@ -289,7 +304,7 @@ def main() -> None:
         use(start, indexes)
         tag(every)
         print({k: len(v) for k, v in every.items()})
-        weights, log = fit(train, start, indexes)
+        weights, log = fit(train, start, indexes, names)
         use(start, indexes)
         train_before, before = ask_all(train), ask_all(held_out)
         use(weights, indexes)
@@ -302,9 +317,13 @@ def main() -> None:
               "train_before": _rounded(train_before), "train_after": _rounded(train_after),
               "held_out_before": _rounded(before), "held_out_after": _rounded(after), "tries": log}
     print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "tries")}, indent=1))
-    print(f"wrote {write_result('selection', result)}")
+    print(f"wrote {write_result('selection' + ''.join('-' + n for n in args.only or ()), result)}")
     if args.write:
-        write(weights if adopted else start, SELECTION + MATCHING, fitted_by=result["command"], adopted=adopted)
+        command = result["command"]
+        if args.only:  # the whole fit's command stays on record, this one after it
+            saved = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")).get("fitted_by", {}).get("selection", "")
+            command = f"{saved.split(', then ')[0]}, then {command}" if saved else command
+        write(weights if adopted else start, SELECTION + MATCHING, fitted_by=command, adopted=adopted)
         print("wrote rag/data/weights.json")
 
 
