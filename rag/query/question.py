@@ -23,7 +23,6 @@ languages other than English.
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..speakers import ROLE_WORDS, Person
 from ..lexical import fold, in_vocabulary, stopwords, terms, words
