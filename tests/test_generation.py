@@ -86,8 +86,12 @@ def test_verified_sentences_are_renumbered_by_the_passages_they_cite(article_ind
     assert [(s.citations, s.verified) for s in answer.sentences] == [((1,), True), ((2,), True)]
     assert answer.to_json()["dropped"] == ["Healey won the lottery."] and unsupported(answer, article_index) == []
     # The check finds a sentence that slipped through, in any answer.
-    forged = rag.Answer("q", "Healey won the lottery. [1]", False, [passages[0]])
+    forged = rag.Answer("q", "Healey won the lottery. [1]", False, [passages[0]],
+                        parts=(rag.Part("Healey won the lottery.", 1),))
     assert unsupported(forged, article_index) == ["'Healey won the lottery.': its sources never mention “Healey”"]
+    # Text that no part accounts for is not taken on trust.
+    bare = rag.Answer("q", "Healey won the lottery. [1]", False, [passages[0]])
+    assert unsupported(bare, article_index) == ["'Healey won the lottery. [1]': no part of it cites a source"]
 
 
 def test_what_the_review_found_slipping_through_is_dropped(article_index):

@@ -352,6 +352,8 @@ def unsupported(answer: Answer, index: Index) -> list[str]:
         pieces = [(_MARKERS.sub("", s.text).strip(), s.citations) for s in answer.sentences]
     else:
         pieces = [(p.shown, (p.citation,)) for p in answer.parts]
+        if not pieces:  # text that no part accounts for: nothing says where its words come from
+            return [f"{answer.text!r}: no part of it cites a source"]
     embedder = index.embedder()
     problems = []
     for text, cites in pieces:
