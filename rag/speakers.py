@@ -104,9 +104,12 @@ _IRREGULAR_PAST = set("""
 took made went gave broke spoke wrote put hit set came told said got sent held kept left brought thought
 felt found stood sat ran began drew threw knew saw tore struck stuck fought sought taught swore shot led
 """.split())
-_OBJECTS = {"him", "them", "it", "that", "as", "to", "himself", "herself", "itself", "themselves"}
+# Prepositions that attach a place of work to a speaker ("director for the Iowa Democratic Party").
+_EMPLOYER = {"of", "at", "from", "for"}
 _SUBORDINATE = {"when", "after", "while", "because", "although", "though", "if", "since", "before", "until", "once"}
 _DETERMINERS = {"the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "these", "those", "this", "that"}
+# What follows a present tense rather than a plural noun ("describes the party", "describes himself as").
+_AFTER_PRESENT = _DETERMINERS | {"him", "them", "it", "that", "as", "to", "himself", "herself", "itself", "themselves"}
 _FUNCTION_WORDS = set("""
 the a an of in on at to for with by from and or but as is was were be been that this
 which who whose his her its their our your my said says
@@ -383,10 +386,10 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
             clause.pop()
         # "Economist Carla Ibáñez of the University of Santiago said": the institution is not the speaker.
         for k in range(1, len(clause) - 1):
-            if clause[k] in {"of", "at", "from", "for"} and clause[k + 1] == "the" and clause[k - 1][:1].isupper():
+            if clause[k] in _EMPLOYER and clause[k + 1] == "the" and clause[k - 1][:1].isupper():
                 clause = clause[:k]
                 break
-        if clause and clause[0].islower() and clause[0] not in _SUBORDINATE and set(clause) & {"of", "for", "at", "from"}:
+        if clause and clause[0].islower() and clause[0] not in _SUBORDINATE and set(clause) & _EMPLOYER:
             # "Sam Lau, the communications director for the Iowa Democratic Party said":
             # the clause describes the subject set off before it; the name in it is a place of work.
             found = _apposed(outside[:wstart], cast)
@@ -555,7 +558,7 @@ def _verb_like(word: str, after: str = "") -> bool:
     what follows: an object or the quotation ("the", "him", a quote), not a verb."""
     word = word.lower().rstrip(".,!?")
     present = (word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3
-               and (after.lower() in _DETERMINERS | _OBJECTS or after == ""))
+               and (after.lower() in _AFTER_PRESENT or after == ""))
     return (word.endswith(("ed", "ly")) or word in _AUXILIARIES or word in _IRREGULAR_PAST
             or word in SPEECH_VERBS or word in _PARTICIPLES or present)
 

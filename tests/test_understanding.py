@@ -206,7 +206,7 @@ def test_every_answer_sentence_is_in_its_cited_source(article_index, name):
             continue
         pieces = quoted_sentences(answer)
         # Nothing outside a cited quote but notes on parts of the question not answered.
-        assert answer.text == " ".join([f"{p.shown} [{p.citation}]" for p in answer.parts] + list(answer.notes))
+        assert answer.text == " ".join([p.marked for p in answer.parts] + list(answer.notes))
         assert all(n.startswith("The documents don't say what was asked in “") for n in answer.notes)
         assert {n for n, _ in pieces} == set(range(1, len(answer.citations) + 1))
         for n, piece in pieces:

@@ -51,7 +51,12 @@ class Part:
     @property
     def shown(self) -> str:
         """As the answer's text shows it, without its marker."""
-        return f"{self.text} — {self.speaker}" if self.speaker else self.text
+        return self.text + _label(self.speaker)
+
+    @property
+    def marked(self) -> str:
+        """As the answer's text shows it, marker included."""
+        return f"{self.shown} [{self.citation}]"
 
 
 @dataclass(frozen=True)
@@ -82,9 +87,8 @@ class Answer:
         """Where a quoted answer's citation markers are in `text`: (start, end, n)."""
         found, at = [], 0
         for p in self.parts:
-            start = at + len(p.shown) + 1
-            found.append((start, start + len(f"[{p.citation}]"), p.citation))
-            at = found[-1][1] + 1
+            found.append((at + len(p.shown) + 1, at + len(p.marked), p.citation))
+            at += len(p.marked) + 1
         return found
 
     def to_json(self) -> dict:
@@ -116,7 +120,7 @@ class Quote:
     @property
     def length(self) -> int:
         """Characters it takes in an answer, speaker and marker included."""
-        return len(self.text) + (len(self.speaker) + 3 if self.speaker else 0) + 5
+        return len(self.text) + len(_label(self.speaker)) + 5
 
 
 def quote(index: Index, c: Candidate, topic: list[str], budget: int = MAX_ANSWER_CHARS, *,
@@ -125,16 +129,21 @@ def quote(index: Index, c: Candidate, topic: list[str], budget: int = MAX_ANSWER
     room for its speaker and marker) and its speaker if it does not name them."""
     passage = index.passages[c.row]
     speaker = passage.speaker if passage.speaker and not names(c.text, passage.speaker) else ""
-    text = cut(c.text, topic, budget - (len(speaker) + 3 if speaker else 0) - 6, keep_end=keep_end)
+    text = cut(c.text, topic, budget - len(_label(speaker)) - 6, keep_end=keep_end)
     return Quote(c.row, c.span, text, c.score, speaker)
 
 
 def compose(question: str, index: Index, quotes: list[Quote], notes: list[str] = ()) -> Answer:
     """The answer: quotes in the order given, each with its citation; `notes` follow."""
     parts = tuple(Part(q.text, n, q.speaker) for n, q in enumerate(quotes, 1))
-    text = " ".join([f"{p.shown} [{p.citation}]" for p in parts] + list(notes))
+    text = " ".join([p.marked for p in parts] + list(notes))
     return Answer(question, text, False, [with_score(index.passages[q.row], q.score) for q in quotes], parts=parts,
                   notes=tuple(notes))
+
+
+def _label(speaker: str) -> str:
+    """What follows a quoted sentence to say who said it ("" when it names them)."""
+    return f" — {speaker}" if speaker else ""
 
 
 def abstain(question: str, why: str) -> Answer:

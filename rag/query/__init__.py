@@ -15,7 +15,8 @@ earlier part named. `understand` runs all of it and returns the `Query` (with
 its `parts`), which `rag ask --explain` prints; the answer step reads each part
 with `read_question`.
 
-This stage scores nothing and holds no weights: it reads words. Left out:
+This stage scores nothing: it reads words (how close a reader's word must be to
+the documents' is fitted, in `rag/weights.py`). Left out:
 parsing (these are patterns over words), negation, languages other than English.
 """
 
