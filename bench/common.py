@@ -17,6 +17,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = RESULTS.parent.parent
 
 
+def add_training_data(parser) -> None:
+    """The data the fitting scripts train and check on: a PolNeAR checkout and SQuAD v1.1 dev."""
+    parser.add_argument("polnear", type=Path, help="a checkout or export of github.com/networkdynamics/PolNeAR")
+    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/bench/squad/dev-v1.1.json",
+                        help="SQuAD v1.1 dev (default: ../shared/bench/squad/dev-v1.1.json)")
+
+
 def timed(fn, items, repeat: int = 1) -> list[float]:
     """Milliseconds of each `fn(item)` call, over `items` `repeat` times."""
     out = []

@@ -249,6 +249,11 @@ def quoted_spans(answer, text: str):
     return out
 
 
+def topic_of(nouns: list[str]) -> str:
+    """The words a question asks about: "taxes, pipelines and jobs"."""
+    return ", ".join(nouns[:-1]) + (" and " if len(nouns) > 1 else "") + nouns[-1]
+
+
 def parts_bc(articles, quotes, n: int, seed: int):
     from rag.embedding import default_embedder
 
@@ -265,7 +270,7 @@ def parts_bc(articles, quotes, n: int, seed: int):
             index = rag.build_index([doc], Path(tmp) / name, embedder=embedder)
             lower = text.lower()
             for i, q in items:
-                topic = ", ".join(q.nouns[:-1]) + (" and " if len(q.nouns) > 1 else "") + q.nouns[-1]
+                topic = topic_of(q.nouns)
                 stranger = next((s for s in STRANGERS[i % len(STRANGERS):] + STRANGERS
                                  if s.split()[-1].lower() not in lower and s.split()[0].lower() not in lower))
                 real = rag.ask(f"What did {q.gold} say about {topic}?", index)

@@ -354,12 +354,18 @@ def weights_section(run: dict | None) -> list[str]:
         "",
         *table_head("questions", "used", "scored", "before", "after"),
     ]
+    return rows + _before_after(run, scored=True) + [""]
+
+
+def _before_after(run: dict, *, scored: bool = False) -> list[str]:
+    """A fit's table rows: each set, train then held out, with its accuracy before and after."""
+    rows = []
     for label, before, after in (("train", run["train_before"], run["train_after"]),
                                  ("held out", run["held_out_before"], run["held_out_after"])):
         for name in before:
-            rows.append(f"| {name} ({label}) | {run['questions'][name]} | {run['scored'][name]} | "
-                        f"{before[name]:.3f} | {after[name]:.3f} |")
-    return rows + [""]
+            used = f" {run['questions'][name]} |" + (f" {run['scored'][name]} |" if scored else "")
+            rows.append(f"| {name} ({label}) |{used} {before[name]:.3f} | {after[name]:.3f} |")
+    return rows
 
 
 def selection_section(run: dict | None) -> list[str]:
@@ -388,11 +394,7 @@ def selection_section(run: dict | None) -> list[str]:
         "",
         *table_head("questions", "asked", "before", "after"),
     ]
-    for label, before, after in (("train", run["train_before"], run["train_after"]),
-                                 ("held out", run["held_out_before"], run["held_out_after"])):
-        for name in before:
-            rows.append(f"| {name} ({label}) | {run['questions'][name]} | {before[name]:.3f} | {after[name]:.3f} |")
-    return rows + [""]
+    return rows + _before_after(run) + [""]
 
 
 def refit_section(run: dict | None) -> list[str]:
@@ -403,11 +405,7 @@ def refit_section(run: dict | None) -> list[str]:
     rows = [f"Then `{run['command']}`, judging an answer by its first sentence (1) or a later one only (½): "
             f"{changed or 'no change'}; adopted: {'yes' if run['adopted'] else 'no'}.", "",
             *table_head("questions", "asked", "before", "after")]
-    for label, before, after in (("train", run["train_before"], run["train_after"]),
-                                 ("held out", run["held_out_before"], run["held_out_after"])):
-        for name in before:
-            rows.append(f"| {name} ({label}) | {run['questions'][name]} | {before[name]:.3f} | {after[name]:.3f} |")
-    return rows + [""]
+    return rows + _before_after(run) + [""]
 
 
 def elsewhere(m: dict) -> list[str]:

@@ -56,9 +56,9 @@ sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402
 import rag.answer as answer_package  # noqa: E402
-from bench.common import machine, write_result  # noqa: E402
-from bench.polnear import load, quoted_spans, same_speaker  # noqa: E402
-from bench.squad import holds_answer  # noqa: E402
+from bench.common import add_training_data, machine, write_result  # noqa: E402
+from bench.polnear import load, quoted_spans, same_speaker, topic_of  # noqa: E402
+from bench.squad import halves, holds_answer  # noqa: E402
 from rag.answer import comparison, factoid, listing, summary  # noqa: E402
 from rag.evaluation import normalise, read_cases  # noqa: E402
 from rag.query import read_question, split_parts, vocabulary  # noqa: E402
@@ -150,19 +150,12 @@ def article_sets() -> dict[str, list[Asked]]:
 
 
 def squad_sets(path: Path, n: int, tmp: Path, seed: int = 0) -> tuple[dict, dict]:
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    halves = [data[: len(data) // 2], data[len(data) // 2:]]
     indexes, asked, pairs = [], [], []
-    for h, articles in enumerate(halves):
-        docs, questions, paired = [], [], []
-        for article in articles:
-            for k, para in enumerate(article["paragraphs"]):
-                docs.append(rag.Document(id=f"{article['title']}#{k}", title=article["title"].replace("_", " "),
-                                         text=para["context"]))
-                qas = [(qa["question"].strip(), [a["text"] for a in qa["answers"]]) for qa in para["qas"]]
-                questions += qas
-                if len(qas) >= 2:
-                    paired.append(qas[:2])
+    for h, half in enumerate(halves(path)):
+        by_paragraph = [[(q.strip(), answers) for q, answers in qas] for _, qas in half]
+        questions = [qa for qas in by_paragraph for qa in qas]
+        paired = [qas[:2] for qas in by_paragraph if len(qas) >= 2]
+        docs = [doc for doc, _ in half]
         indexes.append(rag.build_index(docs, tmp / f"squad{h}"))
         rng = random.Random(seed)
         asked.append(rng.sample(questions, min(n, len(questions))))
@@ -203,7 +196,7 @@ def polnear_sets(path: Path, split: str, articles_n: int, tmp: Path, seed: int =
         spans = {p: [s for q in items if same_speaker(q.gold, p) for s in q.content] for p in people}
         q = rng.choice([q for q in items if q.nouns] or [None])
         if q:
-            topic = ", ".join(q.nouns[:-1]) + (" and " if len(q.nouns) > 1 else "") + q.nouns[-1]
+            topic = topic_of(q.nouns)
             sets[f"polnear_{split}_said"].append(Asked(
                 f"What did {q.gold} say about {topic}?", index,
                 lambda a, q=q, text=text: first_right(a, lambda s: inside(s, q.content), quoted_spans(a, text))))
@@ -279,10 +272,8 @@ def _mean(scores: dict[str, float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("polnear", type=Path, help="a checkout or export of github.com/networkdynamics/PolNeAR")
+    add_training_data(parser)
     parser.add_argument("--articles", type=int, default=150, help="PolNeAR articles per split (dev has 84)")
-    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/bench/squad/dev-v1.1.json",
-                        help="SQuAD v1.1 dev (default: ../shared/bench/squad/dev-v1.1.json)")
     parser.add_argument("--squad-questions", type=int, default=600, help="SQuAD questions per half")
     parser.add_argument("--only", nargs="+", choices=SELECTION + MATCHING, metavar="NAME",
                         help="fit these numbers alone, the others staying as installed")
@@ -323,7 +314,7 @@ def main() -> None:
         if args.only:  # the whole fit's command stays on record, this one after it
             saved = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")).get("fitted_by", {}).get("selection", "")
             command = f"{saved.split(', then ')[0]}, then {command}" if saved else command
-        write(weights if adopted else start, SELECTION + MATCHING, fitted_by=command, adopted=adopted)
+        write(weights if adopted else start, SELECTION + MATCHING, group="selection", fitted_by=command, adopted=adopted)
         print("wrote rag/data/weights.json")
 
 

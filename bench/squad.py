@@ -48,16 +48,22 @@ def holds_answer(text: str, answers: list[str]) -> bool:
     return any(f" {normalize_answer(a)} " in norm for a in answers if normalize_answer(a))
 
 
-def load(path: Path):
+def paragraphs(articles: list[dict]) -> list[tuple[rag.Document, list[tuple[str, list[str]]]]]:
+    """Each paragraph of SQuAD `articles` as a document, with its questions and their gold answers."""
+    return [(rag.Document(id=f"{article['title']}#{n}", title=article["title"].replace("_", " "), text=para["context"]),
+             [(qa["question"], [a["text"] for a in qa["answers"]]) for qa in para["qas"]])
+            for article in articles for n, para in enumerate(article["paragraphs"])]
+
+
+def halves(path: Path) -> list[list[tuple[rag.Document, list[tuple[str, list[str]]]]]]:
+    """`paragraphs` of the first and of the second half of the file's articles (the fits' train and held-out)."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    docs, questions = [], []
-    for article in data:
-        for n, para in enumerate(article["paragraphs"]):
-            doc_id = f"{article['title']}#{n}"
-            docs.append(rag.Document(id=doc_id, title=article["title"].replace("_", " "), text=para["context"]))
-            for qa in para["qas"]:
-                questions.append((qa["question"], [a["text"] for a in qa["answers"]], doc_id))
-    return docs, questions
+    return [paragraphs(data[: len(data) // 2]), paragraphs(data[len(data) // 2:])]
+
+
+def load(path: Path):
+    found = paragraphs(json.loads(path.read_text(encoding="utf-8"))["data"])
+    return [doc for doc, _ in found], [(q, answers, doc.id) for doc, qas in found for q, answers in qas]
 
 
 def bare_baseline(index: rag.Index, questions) -> dict:

@@ -56,8 +56,8 @@ sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402
 import rag.answer.factoid as factoid  # noqa: E402
-from bench.common import machine, write_result  # noqa: E402
-from bench.polnear import load  # noqa: E402
+from bench.common import add_training_data, machine, write_result  # noqa: E402
+from bench.polnear import load, topic_of  # noqa: E402
 from rag.answer.factoid import RUNNER_UP  # noqa: E402
 from rag.weights import EVIDENCE, TIE_BREAKERS, WEIGHTS_FILE, Weights, write  # noqa: E402
 from rag.evaluation import normalise, read_cases  # noqa: E402
@@ -139,10 +139,10 @@ def polnear_rows(path: Path, split: str, n: int, recorder, seed: int = 0) -> tup
             index = rag.build_index([rag.Document(id=name, text=text, title=title)], Path(tmp) / name,
                                     embedder=embedder)
             for q in items:
-                topic = _topic(q.nouns)
+                topic = topic_of(q.nouns)
                 other = [w for w in elsewhere[id(q)].nouns if w not in text.lower()]
                 if other:
-                    misses.append(record(f"What did {q.gold} say about {_topic(other)}?", index, None, recorder))
+                    misses.append(record(f"What did {q.gold} say about {topic_of(other)}?", index, None, recorder))
 
                 def right(c, answer, q=q):
                     if c is None:
@@ -158,20 +158,13 @@ def squad_sets(path: Path, n: int, recorder, seed: int = 0) -> tuple[list, list,
     """SQuAD dev split by article into halves, one open index each: `n` questions of
     each half asked of its own index (answer), and of the other half's (refuse:
     questions on other topics, which share only common words with it)."""
-    from bench.squad import holds_answer
+    from bench.squad import halves, holds_answer
 
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    halves = [data[: len(data) // 2], data[len(data) // 2:]]
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         indexes, asked = [], []
-        for h, articles in enumerate(halves):
-            docs, questions = [], []
-            for article in articles:
-                for k, para in enumerate(article["paragraphs"]):
-                    docs.append(rag.Document(id=f"{article['title']}#{k}", title=article["title"].replace("_", " "),
-                                             text=para["context"]))
-                    questions += [(qa["question"], [a["text"] for a in qa["answers"]]) for qa in para["qas"]]
+        for h, half in enumerate(halves(path)):
+            docs, questions = [doc for doc, _ in half], [qa for _, qas in half for qa in qas]
             indexes.append(rag.build_index(docs, Path(tmp) / f"half{h}"))
             asked.append(random.Random(seed).sample(questions, min(n, len(questions))))
         for h in (0, 1):
@@ -186,10 +179,6 @@ def squad_sets(path: Path, n: int, recorder, seed: int = 0) -> tuple[list, list,
                 misses.append(record(question, indexes[1 - h], None, recorder))
             out += [rows, misses]
     return tuple(out)
-
-
-def _topic(nouns: list[str]) -> str:
-    return ", ".join(nouns[:-1]) + (" and " if len(nouns) > 1 else "") + nouns[-1]
 
 
 def outcomes(rows: list, w: np.ndarray) -> list[tuple]:
@@ -315,10 +304,8 @@ def _read_rows(path: Path) -> tuple[dict, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("polnear", type=Path, help="a checkout or export of github.com/networkdynamics/PolNeAR")
+    add_training_data(parser)
     parser.add_argument("--questions", type=int, default=300, help="PolNeAR questions per split")
-    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared/bench/squad/dev-v1.1.json",
-                        help="SQuAD v1.1 dev (default: ../shared/bench/squad/dev-v1.1.json)")
     parser.add_argument("--squad-questions", type=int, default=1500, help="SQuAD questions per half")
     parser.add_argument("--write", action="store_true", help="write rag/data/weights.json")
     parser.add_argument("--rows", type=Path, help="keep the asked questions' features in this .npz file, "
@@ -359,7 +346,7 @@ def main() -> None:
     print(f"wrote {write_result('weights', result)}")
     if args.write:
         chosen = weights if adopted else start
-        write(chosen, NAMES + ("min_confidence",), fitted_by=result["command"], adopted=adopted)
+        write(chosen, NAMES + ("min_confidence",), group="features", fitted_by=result["command"], adopted=adopted)
         print(f"wrote {WEIGHTS_FILE.relative_to(ROOT)}")
 
 
