@@ -99,11 +99,11 @@ def fitted() -> Weights:
     return Weights(**{f.name: float(found[f.name]) for f in fields(Weights) if f.name in found})
 
 
-def write(weights: Weights, names: tuple[str, ...], *, fitted_by: str, adopted: bool) -> None:
-    """Store `names` of `weights` in WEIGHTS_FILE, keeping the other groups' values."""
+def write(weights: Weights, names: tuple[str, ...], *, group: str, fitted_by: str, adopted: bool) -> None:
+    """Store `names` of `weights` in WEIGHTS_FILE, with the command that fitted
+    them and whether it was adopted under `group`, keeping the other groups'."""
     data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.is_file() else {}
     values = {**asdict(Weights()), **data.get("weights", {}), **{n: getattr(weights, n) for n in names}}
-    group = "features" if "similarity" in names else "selection"
     data = {"fitted_by": {**data.get("fitted_by", {}), group: fitted_by},
             "adopted": {**data.get("adopted", {}), group: adopted}, "weights": values}
     WEIGHTS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
