@@ -18,7 +18,9 @@ The subject is resolved to a person: a surname to the full name met earlier
 ("Trump" → "Donald Trump"), a role to the person introduced with it ("the
 Defence Secretary" → "John Healey"), "he"/"she" to the person the sentence
 before is about when nobody spoke in it, else to the latest speaker of that
-gender (known from Mr/Mrs, Lord/Baroness, or an earlier he/she).
+gender (known from Mr/Mrs, Lord/Baroness, a first name that tells, or an
+earlier he/she), else to the latest person named whose first name tells it
+("Betsy", "Tom": rag/data/first_names.txt, built by bench/names.py).
 Organisations are sources as people are ("CNN reported").
 
 A quotation with no cue of its own keeps the speaker of the quotation it
@@ -34,8 +36,10 @@ nested quotations, languages other than English. Measured on PolNeAR's named
 direct quotations by `bench/polnear.py` (BENCHMARKS.md).
 """
 
+import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # How many of the latest speakers "he" or "she" may refer to.
 _RECENT = 8
@@ -52,13 +56,15 @@ complains lamented countered counters charged contended contends testified recou
 shouted yelled exclaimed bragged mused wondered explained predicted retorted pointed
 concludes cautions recalls remarks observes reiterates emphasizes emphasises pledges promises quips jokes
 boasts laments testifies recounts proclaims shouts yells exclaims brags muses wonders retorts
-demanded demands
+demanded demands asserted asserts echoed echoes exhorted interjected opined opines scoffed answered answers
 """.split())
 _PARTICIPLES = set("""
 saying adding telling writing noting arguing explaining warning insisting declaring tweeting stressing
 claiming urging calling asking
 """.split())
 # Verbs whose object is not a speaker: "told AFP", "asked Trump", "called Wianki".
+# Cues of two words: "as the prosecutor put it, “…”", "“…” Trump went on".
+_PHRASAL_CUES = {("put", "it"), ("puts", "it"), ("went", "on"), ("goes", "on")}
 _OBJECT_VERBS = {"told", "tells", "asked", "asks", "called", "calls", "urged", "urges", "warned", "warns"}
 _FILLERS = set("""
 also later then has had have was is once again and but previously recently repeatedly reportedly earlier
@@ -106,6 +112,7 @@ felt found stood sat ran began drew threw knew saw tore struck stuck fought soug
 """.split())
 # Prepositions that attach a place of work to a speaker ("director for the Iowa Democratic Party").
 _EMPLOYER = {"of", "at", "from", "for"}
+_CONJUNCTIONS = {"and", "but", "so", "yet"}
 _SUBORDINATE = {"when", "after", "while", "because", "although", "though", "if", "since", "before", "until", "once"}
 _DETERMINERS = {"the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "these", "those", "this", "that"}
 # What follows a present tense rather than a plural noun ("describes the party", "describes himself as").
@@ -114,6 +121,7 @@ _FUNCTION_WORDS = set("""
 the a an of in on at to for with by from and or but as is was were be been that this
 which who whose his her its their our your my said says
 """.split())
+_NOT_OPENING_NAMES = _NOT_NAMES | _FUNCTION_WORDS  # "Of Carson, Levine … said"
 _OPEN_QUOTES, _CLOSE_QUOTES = "“", "”"
 _BOUNDARY = "\x00"  # stands in for quoted text and clause punctuation
 # A name right before a colon that opens a quotation (colon and quote are boundaries here).
@@ -158,18 +166,26 @@ class _Cast:
         self.named_before: Person | None = None  # whom the sentence before was about, when nobody spoke in it
         self.mentions: dict[str, list[str]] = {}  # surname -> the shortest full name seen ("Trump" -> Donald Trump)
         self.tags: list[str] = []  # transcript tags opening paragraphs ("PENCE")
+        self.mentioned: list[list[str]] = []  # full names in the order the text names them
 
-    def learn(self, sent: str) -> None:
+    def gender(self, person: Person) -> str:
+        words = person.name.split()
+        return person.gender or (_first_names().get(words[0].lower(), "") if len(words) > 1 else "")
+
+    def learn(self, sent: str, outside: str) -> None:
         """Remember full names ("Hillary Clinton") and roles ("President Vladimir Putin")
-        mentioned anywhere, so that later "Clinton said" or "the President said" resolve."""
-        for m in re.finditer(r"[A-Z][\w’'-]+(?: (?:of |de |van |von )?[A-Z][\w’'-]+){1,3}", sent):
-            words = _strip_possessive(m.group()).split()
-            while words and (words[0].lower() in _NOT_NAMES or words[0] in _COURTESY
-                             or words[0].lower() in ROLE_WORDS or f"{words[0].lower()}." in ROLE_WORDS):
-                words = words[1:]
-            # The shortest full name wins: "Donald Trump" over "Republican Donald Trump".
-            if len(words) > 1 and len(words) < len(self.mentions.get(words[-1], "long enough to lose")):
-                self.mentions[words[-1]] = words
+        mentioned anywhere, so that later "Clinton said" or "the President said" resolve;
+        and those named outside quotation marks, whom a later "she" may be."""
+        for words in _full_names(sent):
+            # "Bernie Sanders of Vermont" names "Bernie Sanders" (and "Baroness Chapman of Darlington").
+            for name in [words[:words.index("of")], words] if "of" in words else [words]:
+                # The shortest full name wins: "Donald Trump" over "Republican Donald Trump".
+                if len(name) > 1 and len(name) < len(self.mentions.get(name[-1], "long enough to lose")):
+                    self.mentions[name[-1]] = name
+        for words in _full_names(outside.replace(_BOUNDARY, " ")):
+            name = words[:words.index("of")] if "of" in words else words
+            if len(name) > 1:
+                self.mentioned.append(name)
         for m in _MENTION.finditer(sent):
             role, name = _split_role_name(m.group(1).split() + m.group(2).split())
             if name and role:
@@ -177,6 +193,8 @@ class _Cast:
 
     def person(self, name_words: list[str], role: str = "", plural: bool = False) -> Person:
         gender = ""
+        if "of" in name_words[1:] and name_words[0] not in _TITLES and not plural:
+            name_words = name_words[:name_words.index("of")]  # "Tom Cole of Oklahoma"; not "Baroness Chapman of …"
         if not plural:
             if name_words[0] in _COURTESY:
                 gender = _COURTESY[name_words[0]]
@@ -206,11 +224,15 @@ class _Cast:
     def pronoun(self, gender: str) -> Person | None:
         context = self.recent[-_RECENT:] + ([self.named_before] if self.named_before else [])
         for person in reversed(context):
-            if person.gender in (gender, ""):
+            if self.gender(person) in (gender, ""):
                 if person not in self.people:  # named, not yet met as a speaker or with a role
                     person = self.person(person.name.split())
                 person.gender = gender  # "he" once, "he" after
                 return person
+        # Nobody who spoke or was just the subject fits: the latest person named whose first name tells the gender.
+        for words in reversed(self.mentioned[-_RECENT:]):
+            if self.gender(Person(" ".join(words))) == gender:
+                return self.person(words)
         return None
 
     def resolve(self, words: list[str]) -> Person | None:
@@ -236,6 +258,23 @@ class _Cast:
         return None
 
 
+def _full_names(text: str):
+    """Runs of capitalised words, descriptions dropped: "Republican Donald Trump" -> Donald Trump."""
+    for m in re.finditer(r"[A-Z][\w’'-]+(?: (?:of |de |van |von )?[A-Z][\w’'-]+){1,3}", text):
+        words = _strip_possessive(m.group()).split()
+        while words and (words[0].lower() in _NOT_NAMES or words[0] in _COURTESY
+                         or words[0].lower() in ROLE_WORDS or f"{words[0].lower()}." in ROLE_WORDS):
+            words = words[1:]
+        yield words
+
+
+@functools.cache
+def _first_names() -> dict[str, str]:
+    """First name -> "m" or "f", for names that tell (rag/data/first_names.txt, built by bench/names.py)."""
+    lines = (Path(__file__).parent / "data" / "first_names.txt").read_text(encoding="utf-8").splitlines()
+    return dict(line.split() for line in lines if line and not line.startswith("#"))
+
+
 def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
     """One speaker name (or None) per sentence, and the people met."""
     cast = _Cast()
@@ -255,9 +294,10 @@ def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
                 quote_open, quote_speaker, waiting = False, None, []
             prev_para = para
         started_inside = quote_open
-        outside, quote_open = _mask_quotes(sent, quote_open)
+        # A paragraph that carries on an open quotation re-opens it with its first mark.
+        outside, quote_open = _mask_quotes(sent, quote_open and not (new_para and opens_with_quote))
         parts = _parts(outside)
-        cast.learn(sent)
+        cast.learn(sent, outside)
         person = (_tagged(sent, cast) if new_para else None) or _find_speaker(outside, parts, cast) or _credited(sent, cast)
         if person is None and _quotes(sent):
             # A quotation with no speech verb is the words of the sentence's subject:
@@ -266,13 +306,16 @@ def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
         speaker = person.name if person else None
         if person:
             cast.recent.append(person)
-            if unclaimed and _opens_with_cue(outside):
+            # The cue opens the sentence, or its speaker does: 'Miller, a retired worker, said pleasantly.'
+            if unclaimed and (_opens_with_cue(outside) or parts[0][0] in person.name.split()):
                 for j in unclaimed:  # '“We will win. Believe me.” Trump said on Monday.'
                     speakers[j] = speaker
             if not started_inside and opens_with_quote:
                 waiting = [i]  # its quotation starts here, not with an earlier open one
         elif started_inside:
             speaker = quote_speaker
+        elif i and speakers[i - 1] and parts and parts[0][0].lower() in _PARTICIPLES:
+            speaker = speakers[i - 1]  # 'Maher stated that the report “wasn’t good.” Adding, “Now, …”'
         elif opens_with_quote and i:
             if new_para and introduced:
                 speaker = introduced  # 'Trump said in a statement:' then the quotation
@@ -300,6 +343,8 @@ def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
             # Only then is the opening subject looked for: looking registers the people it finds.
             introduced = (speaker or getattr(_opening_subject(parts, cast), "name", None)
                           if sent.rstrip().endswith(":") else None)
+    for person in cast.people:
+        person.gender = cast.gender(person)
     return speakers, cast.people
 
 
@@ -311,7 +356,8 @@ def _parts(outside: str) -> list[list[str]]:
 def _opens_with_cue(outside: str) -> bool:
     """Whether a sentence opens with its attribution: "Trump said …", "said Mr Kerry"."""
     words = outside.replace(_BOUNDARY, " ").split()[:6]
-    k = next((k for k, w in enumerate(words) if w.rstrip(".,!?") in SPEECH_VERBS), None)
+    k = next((k for k, w in enumerate(words) if w.rstrip(".,!?") in SPEECH_VERBS
+              or (w, words[k + 1].rstrip(".,!?") if k + 1 < len(words) else "") in _PHRASAL_CUES), None)
     return k is not None and all(w[:1].isupper() or w.lower() in _PRONOUNS for w in words[:k])
 
 
@@ -375,7 +421,8 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
             if found:
                 return found
             continue
-        if verb not in SPEECH_VERBS:
+        after = words[n + 1][0].rstrip(".,!?") if n + 1 < len(words) else ""
+        if verb not in SPEECH_VERBS and (verb, after) not in _PHRASAL_CUES:
             continue
         previous = words[n - 1][0] if n else ""
         if previous.lower() in _DETERMINERS or previous.endswith(("s’", "s'", "’s", "'s")):
@@ -384,6 +431,8 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
         clause = outside[:wstart].rsplit(_BOUNDARY, 1)[-1].split()
         while clause and clause[-1].lower() in _FILLERS:
             clause.pop()
+        while len(clause) > 1 and clause[0].lower() in _FILLERS | _CONJUNCTIONS:
+            clause.pop(0)  # "And then he promised …"
         # "Economist Carla Ibáñez of the University of Santiago said": the institution is not the speaker.
         for k in range(1, len(clause) - 1):
             if clause[k] in _EMPLOYER and clause[k + 1] == "the" and clause[k - 1][:1].isupper():
@@ -393,6 +442,12 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
             # "Sam Lau, the communications director for the Iowa Democratic Party said":
             # the clause describes the subject set off before it; the name in it is a place of work.
             found = _apposed(outside[:wstart], cast)
+            if found:
+                return found
+        before = _parts(outside[:wstart])
+        if clause and clause[0].lower() in ("a", "an", "who") and len(before) > 1 and _is_name_phrase(before[-2]):
+            # '…,” Simon Rosenberg, a Clinton supporter, said', 'Levine, who has given money to Rubio, said'
+            found = cast.resolve(before[-2])
             if found:
                 return found
         if clause:
@@ -407,6 +462,16 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
                 found = _head(parts, cast)
                 if found:
                     return found
+        # '…,” said Black, who has been friends with Manafort', 'The paradox of Nancy, says
+        # Carl Anthony, historian at …', '“…” if she loses, said David Wasserman, an analyst':
+        # a name that is all of the verb's clause is its subject.
+        run = _named_after(outside[wend:]) if verb not in _OBJECT_VERBS else []
+        rest = outside[wend:].split(_BOUNDARY, 1)[0].split()
+        if run and run[0][:1].isupper() and (len(rest) == len(run) or rest[len(run)].lower() in _AFTER_NAME):
+            found = cast.resolve(run)
+            if found:
+                return found
+        if clause:
             continue
         found = _apposed(outside[:wstart], cast) if outside[:wstart].strip(_BOUNDARY + " ") else None
         if found:
@@ -415,8 +480,10 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
             found = cast.resolve(_named_after(outside[wend:].split("by", 1)[1]))
             if found:
                 return found
-        # Inverted: "“…,” said Jeb Bush, the former governor." / "…, said the senator."
-        if verb not in _OBJECT_VERBS:
+        # Inverted: "“…,” said Jeb Bush, the former governor." / "…, said the senator.";
+        # "asked" too, right after a quotation: "“Why not?” asked Dunn".
+        after_quote = bool(outside[:wstart].strip(" ")) and not outside[:wstart].strip(" " + _BOUNDARY)
+        if verb not in _OBJECT_VERBS or after_quote:
             run = _named_after(outside[wend:])  # "said Republican party boss Reince Priebus, …", "said Trump on Monday"
             # "said former Utah governor Michael Leavitt": a description may open the name.
             found = cast.resolve(run) if run and (run[0][:1].isupper() or run[0].lower() == "the" or any(
@@ -430,6 +497,8 @@ def _apposed(before: str, cast: _Cast) -> Person | None:
     """The subject of a verb right after a comma: the name set off just before it
     ("The mayor of Tromsø, Kari Nilsen, said", "Gov. John Kasich (R-OH), said"),
     else the one the sentence opens with."""
+    # Only what follows the last quotation: 'Sanders “is …,” Simon Rosenberg, a Clinton supporter, said.'
+    before = re.split(_BOUNDARY + "{2,}", before)[-1]
     parts = [p for p in _parts(before) if not _PARTY.fullmatch(" ".join(p))]  # "McConnell, R-Ky., said"
     if parts and _is_name_phrase(parts[0]) and parts[0][0] != "The":
         found = cast.resolve(parts[0])  # "Michael Seaman, who lives outside Sacramento, said"
@@ -453,7 +522,7 @@ def _is_name_phrase(words: list[str]) -> bool:
     "Texas delegate Bill Eastland"; not "after winning Ohio"."""
     run = _trailing_name(words)
     lead = words[:len(words) - len(run)]
-    return (bool(run) and len(words) <= 7 and len(lead) <= 4 and words[0].lower() not in _NOT_NAMES
+    return (bool(run) and len(words) <= 7 and len(lead) <= 4 and words[0].lower() not in _NOT_OPENING_NAMES
             and not any(w.lower() in _FUNCTION_WORDS or w.endswith("ing") for w in lead))
 
 
@@ -464,7 +533,7 @@ def _head(parts: list[list[str]], cast: _Cast) -> Person | None:
     if not parts:
         return None
     head = parts[0]
-    while head and (head[0].lower() in {"but", "and", "yet", "so"} or head[0][:1].isdigit()):
+    while head and (head[0].lower() in _CONJUNCTIONS or head[0][:1].isdigit()):
         head = head[1:]  # "81-year-old Parker Eaton"
     if all(w.isupper() for w in head):
         return None  # a dateline: "WASHINGTON", "NEW YORK"
@@ -537,8 +606,9 @@ def _opening_subject(parts: list[list[str]], cast: _Cast, register: bool = True)
             k += 1
         run = words[:k]
         # "Jeb Bush, the former governor, criticised …": the verb comes after an apposition.
+        # "Franson Reneus, 18, from Lee County, Fla., disagrees.": past any number of appositions.
         verb, after = (words[k], words[k + 1] if k + 1 < len(words) else "") if k < len(words) else (
-            next((p[0] for p in parts[at + 1:at + 3] if _verb_like(p[0])), ""), "")
+            next((p[0] for p in parts[at + 1:] if _verb_like(p[0])), ""), "")
         if not run or not _verb_like(verb, after) or (run[0].lower() in _NOT_NAMES and run[0] != "The"):
             continue
         role, name = _split_role_name(run)
@@ -597,7 +667,10 @@ def _named_after(rest: str) -> list[str]:
     """The words naming someone after a verb, up to a clause boundary or preposition."""
     after = rest.split(_BOUNDARY, 1)[0].split()
     peer = bool(after) and after[0] in _TITLES  # "Baroness Chapman of Darlington"; else "of" starts a place
-    cut = next((k for k, w in enumerate(after) if w.lower() in _AFTER_NAME or (w == "of" and not peer)
+    # "of" ends a name ("Michael Brown of Washington") but not a description before
+    # one ("said former secretary of state Hillary Clinton").
+    cut = next((k for k, w in enumerate(after) if w.lower() in _AFTER_NAME
+                or (w == "of" and not peer and any(x[:1].isupper() for x in after[:k]))
                 or (k and w.lower().rstrip(".,") in _DATES)), len(after))
     return after[:min(cut, 8)]
 

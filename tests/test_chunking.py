@@ -53,7 +53,7 @@ def test_people_carry_roles_and_genders():
     assert people["John Healey"] == ("Defence Secretary", "m")
     assert people["Boris Pistorius"] == ("German defence minister", "m")
     assert people["Baroness Chapman of Darlington"] == ("foreign minister", "f")
-    assert people["Vladimir Putin"] == ("President", "")
+    assert people["Vladimir Putin"] == ("President", "m")  # a first name that tells
 
 
 def test_pronoun_follows_gender_and_quote_attribution_backfills():

@@ -102,3 +102,38 @@ def test_a_present_tense_verb_and_an_opening_adverb():
             "Recently, Ola Brekke, who hosts a radio show, was asked why. “Because they can,” he said.\n")
     speakers = who(text)
     assert speakers[0] == "Dana Whitfield" and speakers[-1] == "Ola Brekke"
+
+
+def test_she_is_the_woman_named_last_when_a_man_spoke_last():
+    text = ("“The roof will hold,” said Tomas Berg, the caretaker.\n"
+            "His sister Ingrid Berg laughed at that.\n"
+            "“It leaked all winter,” she said.\n"
+            "“Nobody listens to me,” he said.\n")
+    assert who(text) == ["Tomas Berg", None, "Ingrid Berg", "Tomas Berg"]
+
+
+def test_a_name_with_a_place_and_a_participle_carrying_on():
+    text = ("When Sen. Bernie Sanders of Vermont spoke, the hall was full.\n"
+            "Sanders credited the unions with “a decent week.” Adding, “We are in till the end.”\n")
+    assert who(text)[1:] == ["Bernie Sanders", "Bernie Sanders"]
+
+
+def test_the_name_after_the_verb_and_the_name_before_a_description():
+    text = ("Wiśniewska “has done the work,” said Black, who has known her for years.\n"
+            "Kowalski “is tapping into something deep,” Simon Rosenberg, a party donor, said.\n"
+            "Franson Reneus, 18, from Lee County, Fla., disagrees. “It is not real,” he says.\n")
+    assert who(text) == ["Black", "Simon Rosenberg", None, "Franson Reneus"]
+
+
+def test_two_word_cues_and_a_description_with_of_before_the_name():
+    text = ("But as the prosecutor Marc Trévidic put it, “there was not much to complain about.”\n"
+            "“You know, it happens, right?” Trump went on.\n"
+            "“The first line of defence is the community,” said former secretary of state Hillary Clinton.\n")
+    assert who(text) == ["Marc Trévidic", "Trump", "Trump", "Hillary Clinton"]  # the cue is a sentence of its own
+
+
+def test_a_cue_after_a_split_quotation_and_asked_right_after_one():
+    text = ("The first two volunteers are Eva Miller and Gloria Major.\n\n"
+            "\"I am calling from the campaign. How are you today?\" Miller, a retired worker, said into the phone.\n\n"
+            "“Why wouldn’t you raise it?” asked Dunn, now a partner at a firm. “It is only prudent.”\n")
+    assert who(text) == [None, "Eva Miller", "Eva Miller", "Eva Miller", "Dunn", "Dunn"]
