@@ -18,7 +18,7 @@ from .chunking import Passage, with_score
 from .documents import without_surrogates
 from .errors import GenerationError, IndexFormatError, MissingDependencyError, QuestionError
 from .embedding import Embedder
-from .query import Query, Turn, fallback, rewrite, standalone, understand
+from .query import Query, Turn, fallback, read, rewrite, standalone
 from .retrieval import search
 
 # Earlier questions a follow-up is read against (the page keeps as many).
@@ -182,8 +182,8 @@ def explain(question: str, index=None, history=None) -> Explanation:
     # Scored as `ask` scored them: a question asked alone is embedded as typed;
     # a follow-up, as it was understood.
     asked = answer.question if history else check_question(question)
-    understood, opened, hits, vector = _retrieved(asked, load_index(index))
-    q = understand(understood, opened, embedder=opened.embedder())
+    understood, opened, hits, vector = _retrieved(asked, load_index(index))  # names mended here, once
+    q = read(understood, opened)
     best = ranked(score_sentences(q, opened, hits, vector))[:EXPLAINED_SENTENCES]
     return Explanation(q, best, MIN_CONFIDENCE, answer)
 

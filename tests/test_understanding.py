@@ -10,7 +10,7 @@ import pytest
 
 import rag
 from rag import Document
-from rag.query import by_meaning, parts, read_question, rewrite
+from rag.query import by_meaning, parts, read_question, rewrite, understand
 
 from .conftest import ARTICLE, STORES, store_options
 from .test_answers import DATA
@@ -162,6 +162,8 @@ def test_direction_of_a_question_counts(article_index):
     assert answer.citations[0].text == "“We know that North Korea have been providing weapons and ammunition to Russia."
     answer = rag.ask("What is Moscow providing to Pyongyang?", article_index)
     assert answer.citations[0].text.startswith("“Russia providing… technical systems and oil and gas")
+    # Where something is says nothing about who gives what to whom.
+    assert understand("How many North Korean troops are in Russia?", article_index).direction is None
 
 
 def test_kind_of_answer_must_be_beyond_the_question(tmp_path, embedder, store):
@@ -278,7 +280,7 @@ def test_the_settings_kept_per_index_are_bounded(article_index, monkeypatch):
 
 
 def test_a_question_is_understood_before_anything_is_scored(article_index):
-    from rag.query import Turn, understand
+    from rag.query import Turn
 
     q = understand("Who is Pistorius, and what did he say about international law?", article_index)
     first, second = q.parts

@@ -20,30 +20,31 @@ the documents' is fitted, in `rag/weights.py`). Left out:
 parsing (these are patterns over words), negation, languages other than English.
 """
 
-import re
 from dataclasses import replace
 from typing import Sequence
 
 from ..speakers import Person
 from ..store import Index
-from .conversation import Turn, fallback, standalone
+from .conversation import Turn, fallback, name_pronoun, standalone
 from .question import UNCERTAIN, Query, named_people, parts, read_question
 from .vocabulary import by_meaning, country_of, rewrite
 
-__all__ = ["Query", "Turn", "UNCERTAIN", "by_meaning", "country_of", "fallback", "named_people", "parts", "read_question",
-           "rewrite", "split_parts", "standalone", "understand"]
+__all__ = ["Query", "Turn", "UNCERTAIN", "by_meaning", "country_of", "fallback", "named_people", "parts", "read",
+           "read_question", "rewrite", "split_parts", "standalone", "understand"]
 
 # Parts answered at most: a question of more is read as its first four.
 MAX_PARTS = 4
-
-_PRONOUNS = re.compile(r"\b(he|him|his|she|her)\b", re.I)
 
 
 def understand(question: str, index: Index, turns: Sequence[Turn] = (), *, embedder=None) -> Query:
     """`question` as the answer step reads it: names mended, made to stand alone
     after `turns`, and split into its parts (`Query.parts`, when more than one)."""
     text = rewrite(question, index, embedder)
-    text = standalone(text, turns, index) if turns else text
+    return read(standalone(text, turns, index) if turns else text, index)
+
+
+def read(text: str, index: Index) -> Query:
+    """A question whose names are already mended, read with its parts."""
     query = read_question(text, index)
     pieces = split_parts(text, index)
     return replace(query, parts=[read_question(p, index) for p in pieces]) if len(pieces) > 1 else query
@@ -59,15 +60,7 @@ def split_parts(question: str, index: Index) -> list[str]:
     earlier: list[Person] = []
     for piece in pieces[:MAX_PARTS]:
         if earlier and not named_people(piece, index):
-            piece = _PRONOUNS.sub(lambda m: _pronoun_for(m, earlier[-1]), piece, count=1)
+            piece = name_pronoun(piece, earlier[-1])
         earlier += [p for p, _ in named_people(piece, index)]
         out.append(piece)
     return out
-
-
-def _pronoun_for(m: re.Match, person: Person) -> str:
-    """"he"/"his" in a later part as the person an earlier part named, if the gender fits."""
-    word = m.group()
-    if person.gender and person.gender != ("f" if word.lower() in ("she", "her") else "m"):
-        return word
-    return f"{person.name}’s" if word.lower() == "his" else person.name

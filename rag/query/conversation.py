@@ -67,14 +67,20 @@ def standalone(question: str, previous: Sequence[Turn], index: Index) -> str:
     if subject is None:
         return bare
 
+    return name_pronoun(bare, subject)
+
+
+def name_pronoun(text: str, person: Person) -> str:
+    """`text` with its first he/him/his/she/her as `person`, if the gender fits:
+    "What did he say?" -> "What did Boris Pistorius say?", "her view" -> "Baroness Chapman’s view"."""
     def replace(m: re.Match) -> str:
         word = m.group(0)
-        if subject.gender and subject.gender != _PRONOUNS[word.lower()]:
+        if person.gender and person.gender != _PRONOUNS[word.lower()]:
             return word
-        possessive = word.lower() == "his" or (word.lower() == "her" and _followed_by_noun(bare, m.end()))
-        return f"{subject.name}’s" if possessive else subject.name
+        possessive = word.lower() == "his" or (word.lower() == "her" and _followed_by_noun(text, m.end()))
+        return f"{person.name}’s" if possessive else person.name
 
-    return re.sub(r"\b(he|him|his|she|her)\b", replace, bare, count=1, flags=re.IGNORECASE)
+    return re.sub(r"\b(he|him|his|she|her)\b", replace, text, count=1, flags=re.IGNORECASE)
 
 
 def fallback(question: str, previous: Sequence[Turn], index: Index) -> str | None:

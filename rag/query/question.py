@@ -260,6 +260,9 @@ def read_question(question: str, index: Index) -> Query:
     return q
 
 
+_LOCATIVE = {"in", "at", "inside", "within", "near", "on", "across", "around", "outside"}
+
+
 def direction(question: str, people: list[Person]) -> tuple[str, str] | None:
     """The two countries or people either side of a verb ("Russia giving North
     Korea"), in the question's order. Names of other things, and passives
@@ -270,7 +273,9 @@ def direction(question: str, people: list[Person]) -> tuple[str, str] | None:
     for a, b in zip(found, found[1:]):
         between = re.findall(r"[\w’'-]+|[,;:]", question[a.end():b.start()])
         verbs = [w for w in between if w.lower() not in stopwords()]
-        if verbs and len(between) <= 3 and "by" not in between and not set(between) & {",", ";", ":"}:
+        # "troops are in Russia" places, it does not give: no direction after "in", "at" …
+        if (verbs and len(between) <= 3 and "by" not in between and not set(between) & {",", ";", ":"}
+                and between[-1].lower() not in _LOCATIVE):
             return a.group(), b.group()
     if len(found) == 1:  # "What is Russia providing?": Russia gives; a sentence where it receives runs the other way
         after = re.findall(r"[\w’'-]+", question[found[0].end():])
