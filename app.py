@@ -77,6 +77,10 @@ MAX_UPLOAD_CHARS = 300_000
 # Room for 300,000 characters of text in a page's markup or a PDF's layout.
 MAX_UPLOAD_BYTES = 5 * 2**20
 MAX_SESSION_FILES = 20
+# Questions one session may send while an answer is being written; more are refused, not queued.
+MAX_WAITING = 3
+CHECK_MARK = '<span class="checked" title="checked against the source it cites">✓</span>'
+WRITING = '<p class="empty">The sources of the answer being written appear here once it is checked.</p>'
 PLACEHOLDER = '<p class="empty">Sources of an answer appear here, with the answering words highlighted.</p>'
 
 CSS = """
@@ -145,6 +149,8 @@ class Session:
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
     stop: threading.Event = field(default_factory=threading.Event)  # ends the model's draft being written
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one answer at a time, in the order asked
+    waiting: list[str] = field(default_factory=list)  # questions sent while an answer was being written
 
     def post(self, *messages: dict) -> int:
         """Add messages to the chat; the position of the first. An answer and an
@@ -246,18 +252,45 @@ def written_markdown(answer: rag.Answer, key: str, model: str) -> str:
     citation links and a mark that it was checked, and a note of what was
     dropped; or, when the model's answer was not used, the quoted answer and why."""
     if not answer.generated:
-        return answer_markdown(answer.text, answer, key) + f"\n\n<small>{_md(answer.note.capitalize())}.</small>"
+        return (answer_markdown(answer.text, answer, key) + f"\n\n<small>{_md(answer.note.capitalize())}.</small>"
+                + dropped_html(answer.dropped))
     parts = []
     for s in answer.sentences:
         body = re.sub(r"(\s*\[\d+\])+$", "", s.text)
         links = "".join(f' <a class="cite" href="#{key}-s{n}">[{n}]</a>' for n in s.citations)
-        mark = ' <span class="checked" title="checked against the source it cites">✓</span>' if s.verified else ""
+        mark = " " + CHECK_MARK if s.verified else ""
         parts.append(_md(body) + links + mark)
-    dropped = len(answer.dropped)
-    note = (f" {dropped} sentence{'s' if dropped > 1 else ''} the sources do not support "
-            f"{'were' if dropped > 1 else 'was'} dropped.") if dropped else ""
     return " ".join(parts) + (f"\n\n<small>Written by {_md(model)}; each ✓ sentence was checked against the "
-                              f"source it cites.{note}</small>")
+                              f"source it cites.</small>") + dropped_html(answer.dropped)
+
+
+def dropped_html(dropped) -> str:
+    """The sentences the check dropped, each with why, in a block the reader may open."""
+    if not dropped:
+        return ""
+    items = "".join(f"<li>“{html.escape(d.text)}”: {html.escape(d.why)}</li>" for d in dropped)
+    n = len(dropped)
+    return (f'\n\n<details class="dropped"><summary>{n} sentence{"s" if n > 1 else ""} the model wrote '
+            f'{"were" if n > 1 else "was"} dropped: not supported by {"their" if n > 1 else "its"} sources</summary>'
+            f"<ul>{items}</ul></details>")
+
+
+def writing_markdown(progress, model: str) -> str:
+    """A written answer while the model writes: how far it is, and only the
+    sentences that have already passed the check."""
+    if progress is None:
+        return f"*{_md(model)} is writing… each sentence is shown once it has been checked against its sources.*"
+    done = f"{len(progress.kept)} sentence{'' if len(progress.kept) == 1 else 's'} checked"
+    shown = "".join(f"\n\n{_md(c.text)} {CHECK_MARK}" for c in progress.kept)
+    return f"*{_md(model)} is writing… {progress.words} words, {done}.*{shown}" + dropped_html(progress.dropped)
+
+
+def waiting_line(waiting: list[str]) -> str:
+    """Under the box: the questions sent while an answer is being written, asked in turn."""
+    if not waiting:
+        return ""
+    shown = "; ".join(f"“{_md(q if len(q) <= 80 else q[:80] + '…')}”" for q in waiting)
+    return f"**Waiting:** asked next, once the answer being written is done: {shown}"
 
 
 def _paragraphs_html(text: str) -> str:
@@ -439,7 +472,8 @@ def start_loading(index_dir: str | None, generator: str | None = None) -> Future
 
 def build_app(index_dir: str | None = None, *, loading: Future | None = None, generator: str | None = None):
     """The page; with `generator` (a model, as `rag ask --generate` takes), a
-    switch to have it write the answers, and a button to stop it."""
+    switch to have it write the answers (the question box's button stops it while it writes)."""
+    import anyio
     import gradio as gr
 
     loading = loading or start_loading(index_dir)
@@ -454,25 +488,65 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
     def index_for(session: Session) -> rag.Index:
         return session.index or base()
 
-    def respond(message, write=False, request: gr.Request = None):
+    def take(message, write):
+        """Send: the box is emptied once, here, and the question goes on to `respond`;
+        while a model writes, the box's Send button is its Stop button. A question
+        too long to ask stays in the box, to be shortened."""
+        writing = bool(write and generator)
+        too_long = len(message or "") > rag.config.MAX_QUESTION_CHARS
+        box = gr.update(submit_btn=not writing, stop_btn="Stop" if writing else False)
+        return (box if too_long else gr.update(value="", submit_btn=not writing, stop_btn="Stop" if writing else False),
+                message)
+
+    def answered_all(request: gr.Request):
+        """Send again, once no question of this session is being answered or waiting."""
+        session = sessions.get(request)
+        busy = session.turn.locked() or session.waiting
+        return gr.update() if busy else gr.update(submit_btn=True, stop_btn=False)
+
+    async def respond(message, write=False, request: gr.Request = None):
         # A lone surrogate (from a broken JSON string) cannot be sent back to the
         # page: the whole chat, shown again with every answer, would fail to encode.
         message = without_surrogates(message or "")
         session = sessions.get(request)
+        if session.turn.locked():
+            # Sent while another answer is being written: it waits its turn (holding no
+            # thread), and the page says so.
+            if len(session.waiting) >= MAX_WAITING:
+                yield gr.update(), gr.update(), (waiting_line(session.waiting) + f" — at most {MAX_WAITING} wait; "
+                                                 f"“{_md(message[:80])}” was not sent, ask it again later")
+                return
+            session.waiting.append(message)
+            yield gr.update(), gr.update(), waiting_line(session.waiting)
+        async with session.turn:
+            if message in session.waiting:
+                session.waiting.remove(message)
+            async for update in answer_one(message, write, session):
+                yield update
+
+    async def answer_one(message: str, write: bool, session: Session):
         messages = session.messages
+        queued = waiting_line(session.waiting)
         shown = message if len(message) <= 300 else message[:300] + f"… ({len(message):,} characters)"
         session.post({"role": "user", "content": _md(shown or " ")})
-        drafted = None  # where the model's draft is shown, when it writes
+        drafted = None  # where the answer being written is shown, when a model writes
         try:
             index = index_for(session)
             asked = rag.check_question(message)
             if write and generator:
                 session.stop = stop = threading.Event()  # before anything is shown: a Stop click finds it
-                drafted = session.post({"role": "assistant", "content": f"*{_md(model_name)} is writing…*"})
-                yield list(messages), "", gr.update()
-                answer = yield from written(asked, index, session, messages, drafted, stop)
+                drafted = session.post({"role": "assistant", "content": writing_markdown(None, model_name)})
+                yield list(messages), WRITING, queued
+                answer = None
+                async for update in written(asked, index, session, messages, drafted, stop):
+                    if isinstance(update, rag.Answer):
+                        answer = update
+                    else:
+                        yield update
             else:
-                answer = rag.ask(asked, index, history=session.asked)
+                history = list(session.asked)
+                async with answering:
+                    answer = await anyio.to_thread.run_sync(lambda: rag.ask(asked, index, history=history))
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
             answer = None
@@ -483,7 +557,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 session.post({"role": "assistant", "content": _md(reply)})
             else:
                 session.replace(messages, drafted, {"role": "assistant", "content": _md(reply)})
-            yield list(messages), "", gr.update()
+            yield list(messages), gr.update(), queued
             return
         # The answer's question is as understood: follow-up made whole, typos and other names mended.
         session.asked = (session.asked + [asked])[-rag.api.MAX_HISTORY:]
@@ -494,14 +568,14 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         if drafted is None:
             at = session.post({"role": "assistant", "content": prefix}, *block)
             positions = list(range(at, at + 1 + len(block)))
-        else:  # the checked answer replaces the draft
+        else:  # the checked answer replaces the progress shown while it was written
             at = drafted
             positions = [at] + ([session.post(*block)] if block else [])
         for position in positions:
             session.answers[position] = (key, index, answer)
         if answer.generated or answer.note:
             session.replace(messages, at, {"role": "assistant", "content": prefix + written_markdown(answer, key, model_name)})
-            yield list(messages), "", sources_html(index, answer, key, prefix="panel-")
+            yield list(messages), sources_html(index, answer, key, prefix="panel-"), queued
             return
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat
@@ -509,37 +583,37 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 return  # the reader cleared the chat meanwhile
             session.replace(messages, at, {"role": "assistant",
                                            "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key)})
-            yield list(messages), "", gr.update()
-            time.sleep(0.015)
-        yield list(messages), "", sources_html(index, answer, key, prefix="panel-")
+            yield list(messages), gr.update(), queued
+            await asyncio.sleep(0.015)
+        yield list(messages), sources_html(index, answer, key, prefix="panel-"), queued
 
-    def written(asked: str, index: rag.Index, session: Session, messages: list[dict], at: int,
-                stop: threading.Event):
-        """Ask with the model, showing its draft at `at` as it grows; returns the checked answer."""
-        drafts: list[str] = []
+    async def written(asked: str, index: rag.Index, session: Session, messages: list[dict], at: int,
+                      stop: threading.Event):
+        """Ask with the model, showing at `at` how far it is and the sentences that
+        passed the check so far (never its unchecked words); the answer comes last."""
+        progress: list = []
         done: Future = Future()
 
         def work():
             try:
                 done.set_result(rag.ask(asked, index, history=session.asked, generator=generator,
-                                        on_draft=drafts.append, stop=stop))
+                                        on_progress=progress.append, stop=stop))
             except BaseException as exc:  # handed to the page below
                 done.set_exception(exc)
 
         threading.Thread(target=work, name="rag-write", daemon=True).start()
         shown = None
         while not done.done():
-            if drafts and drafts[-1] is not shown and session.messages is messages:
-                shown = drafts[-1]
-                session.replace(messages, at, {"role": "assistant", "content":
-                                f"*Draft by {_md(model_name)}, being checked against the sources…*\n\n{_md(shown)}"})
-                yield list(messages), "", gr.update()
-            time.sleep(0.1)
+            if progress and progress[-1] is not shown and session.messages is messages:
+                shown = progress[-1]
+                session.replace(messages, at, {"role": "assistant", "content": writing_markdown(shown, model_name)})
+                yield list(messages), gr.update(), waiting_line(session.waiting)
+            await asyncio.sleep(0.1)
         try:
-            return done.result()
+            yield done.result()
         except rag.RagError:
             raise
-        except Exception as exc:  # said in the chat: never leave the unchecked draft standing as the answer
+        except Exception as exc:  # said in the chat: never leave the progress standing as the answer
             raise rag.RagError(f"the model failed ({type(exc).__name__}); untick the switch to have the answer "
                                "quoted") from None
 
@@ -641,8 +715,6 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         """`work()` in a worker thread, at most API_AT_ONCE at a time. Calls
         beyond that wait in the event loop, not in a thread, so the page's own
         events always find one."""
-        import anyio
-
         async with answering:
             try:
                 return await anyio.to_thread.run_sync(work)
@@ -668,11 +740,11 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                                      group_consecutive_messages=False, latex_delimiters=[])
                 question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                       submit_btn=True, elem_id="question", max_lines=4)
-                with gr.Row(visible=bool(generator)):
-                    write = gr.Checkbox(label=f"Have {model_name} write the answer (each sentence is checked "
-                                              "against the source it cites; unsupported ones are dropped)",
-                                        value=False, elem_id="write", scale=4)
-                    stop = gr.Button("Stop writing", elem_id="stop", size="sm", scale=1, min_width=120)
+                queued = gr.Markdown("", elem_id="queued", latex_delimiters=[])
+                write = gr.Checkbox(label=f"Have {model_name} write the answer (each sentence is checked "
+                                          "against the source it cites; unsupported ones are dropped)",
+                                    value=False, elem_id="write", visible=bool(generator))
+                pending = gr.State()
                 examples = gr.Examples(EXAMPLES, inputs=question, label="Try")
                 files = gr.File(label=f"Add your own documents (.txt, .md, .html, .pdf; up to "
                                       f"{MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_CHARS:,} characters each)",
@@ -682,11 +754,20 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 sources = gr.HTML(PLACEHOLDER, elem_id="sources")
 
         demo.load(loaded, None, status, api_visibility="private")
-        ask_events = dict(fn=respond, inputs=[question, write], outputs=[chatbot, question, sources],
-                          api_visibility="private", concurrency_limit=4, concurrency_id="ask")
-        stop.click(stop_writing, None, None, api_visibility="private", queue=False)
-        question.submit(**ask_events)
-        examples.load_input_event.then(**ask_events)
+        # The box is emptied once, on send, and is never an output while answers stream:
+        # what the reader types meanwhile stays. A question sent while an answer is being
+        # written waits its turn (trigger_mode="multiple": Gradio's default drops it).
+        answer_events = dict(fn=respond, inputs=[pending, write], outputs=[chatbot, sources, queued],
+                             api_visibility="private", concurrency_limit=None, show_progress="hidden",
+                             trigger_mode="multiple")
+        sent = question.submit(take, [question, write], [question, pending], api_visibility="private", queue=False,
+                               trigger_mode="multiple")
+        sent.then(**answer_events).then(answered_all, None, question, api_visibility="private", queue=False,
+                                        trigger_mode="multiple")
+        examples.load_input_event.then(take, [question, write], [question, pending], api_visibility="private",
+                                       queue=False).then(**answer_events).then(
+            answered_all, None, question, api_visibility="private", queue=False)
+        question.stop(stop_writing, None, None, api_visibility="private", queue=False)
         chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
         chatbot.clear(clear, None, [chatbot, sources], api_visibility="private", queue=False)
         # The progress bar on the upload box only: the chat stays usable while a file is indexed.

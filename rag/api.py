@@ -71,7 +71,7 @@ def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> 
 
 def ask(question: str, index=None, history=None, *, answerer: Answerer | None = None, generator=None,
         timeout: float | None = None, on_draft: Callable[[str], None] | None = None,
-        stop: threading.Event | None = None) -> Answer:
+        on_progress: Callable | None = None, stop: threading.Event | None = None) -> Answer:
     """Answer `question` with quoted, cited sentences from the index, or abstain.
 
     `history` is the user's earlier questions in this conversation, oldest
@@ -81,16 +81,18 @@ def ask(question: str, index=None, history=None, *, answerer: Answerer | None = 
 
     `generator` (a model directory, a .gguf file, `openai:URL#NAME`, or a
     loaded `generation.Generator`) has a model write the answer, keeping only
-    the sentences its citations support (see `answer.generative`); the draft
-    goes to `on_draft` as it grows, `stop` ends it early, `timeout` (seconds,
-    default `RAG_GENERATE_TIMEOUT`) bounds it. A model that cannot be used
+    the sentences its citations support (see `answer.generative`); the raw
+    draft goes to `on_draft` as it grows, and `on_progress` gets a
+    `generative.Progress` (words written, sentences checked so far: only what
+    passed may be shown as the answer), `stop` ends it early, `timeout`
+    (seconds, default `RAG_GENERATE_TIMEOUT`) bounds it. A model that cannot be used
     gives the extractive answer, with `Answer.note` saying why."""
     question = check_question(question)
     opened = load_index(index)
     final = answerer
     if generator is not None:
         try:
-            final = _generative(generator, history, timeout, on_draft, stop)
+            final = _generative(generator, history, timeout, on_draft, on_progress, stop)
         except (GenerationError, MissingDependencyError) as exc:
             return replace(ask(question, opened, history, answerer=answerer), note=f"{exc}; quoted instead")
     if not history:
@@ -117,14 +119,14 @@ def _quoted(answer: Answer, index: store.Index):
     return None if answer.abstained or not answer.citations else index.speaker_of(answer.citations[0])
 
 
-def _generative(generator, history, timeout, on_draft, stop) -> Answerer:
+def _generative(generator, history, timeout, on_draft, on_progress, stop) -> Answerer:
     """The answerer that has `generator` write (`GenerationError` when it cannot be loaded)."""
     from .answer.generative import GenerativeAnswerer
     from .generation import generator_for
 
     earlier = [h for h in history or [] if isinstance(h, str) and h.strip()][-MAX_HISTORY:]
     return GenerativeAnswerer(generator_for(generator), ExtractiveAnswerer(), history=earlier, timeout=timeout,
-                              on_draft=on_draft, stop=stop)
+                              on_draft=on_draft, on_progress=on_progress, stop=stop)
 
 
 def _answer(question: str, index: store.Index, answerer: Answerer | None, *, earlier: bool = False) -> Answer:

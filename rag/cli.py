@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import os
-import re
 import sys
 
 from .errors import QuestionError, RagError
@@ -134,13 +133,13 @@ def _ask(args) -> int:
         if args.generate:
             raise QuestionError("--explain shows the quoting answerer; leave out --generate")
         return _explain(args)
-    draft = _Draft() if args.generate and not args.json and sys.stderr.isatty() else None
+    writing = _Writing() if args.generate and not args.json and sys.stderr.isatty() else None
     try:
         answer = ask(args.question, args.index, history=args.history, generator=args.generate,
-                     timeout=args.timeout, on_draft=draft)
+                     timeout=args.timeout, on_progress=writing)
     finally:
-        if draft:
-            draft.erase()
+        if writing:
+            writing.erase()
     if answer.note:
         print(f"rag: {answer.note}", file=sys.stderr)
     if args.json:
@@ -178,31 +177,26 @@ def _explain(args) -> int:
     return 0
 
 
-class _Draft:
-    """The model's draft on the terminal as it is written, erased when the
-    checked answer is ready to replace it."""
+class _Writing:
+    """One line on the terminal while the model writes: how far it is and how
+    many of its sentences have passed or failed the check; erased when the
+    answer is ready. The model's unchecked words are never shown."""
 
     def __init__(self):
-        self.shown = ""
+        self.shown = False
 
-    def __call__(self, text: str) -> None:
-        if not self.shown:
-            sys.stderr.write("\x1b[2m(draft, being checked) ")
-        # The model's text only: no terminal control sequences of its making.
-        sys.stderr.write(re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", "", text[len(self.shown):]))
+    def __call__(self, progress) -> None:
+        line = f"writing… {progress.words} words, {len(progress.kept)} sentence(s) checked"
+        if progress.dropped:
+            line += f", {len(progress.dropped)} dropped"
+        sys.stderr.write(f"\r\x1b[2m{line}\x1b[0m\x1b[K")
         sys.stderr.flush()
-        self.shown = text
+        self.shown = True
 
     def erase(self) -> None:
-        if not self.shown:
-            return
-        import shutil
-
-        width = max(20, shutil.get_terminal_size().columns)
-        shown = "(draft, being checked) " + self.shown
-        rows = sum(max(1, -(-len(line) // width)) for line in shown.split("\n"))
-        sys.stderr.write("\x1b[0m\r" + ("\x1b[1A" * (rows - 1)) + "\x1b[J")
-        sys.stderr.flush()
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def _retrieve(args) -> int:

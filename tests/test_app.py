@@ -286,6 +286,7 @@ def test_bad_input_gets_friendly_messages_and_the_app_keeps_serving(page, tmp_pa
     ask(page, "   ", expect="Please type a question")
     chat = ask(page, "w" * 50_000, expect="too long")
     assert "Sorry: the question is too long (50,000 characters; the limit is 1,000)." in chat
+    assert page.get_by_placeholder(QUESTION).input_value() == "w" * 50_000  # kept, to be shortened
 
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
@@ -486,28 +487,64 @@ def writing_server(article_index, tmp_path_factory):
         yield url
 
 
-def test_a_written_answer_streams_its_draft_then_shows_only_checked_sentences(browser, writing_server):
+def send_button(page) -> str:
+    """What the question box's button says: "" (the send arrow) or "Stop"."""
+    return " ".join(page.locator("#question button").all_inner_texts()).strip()
+
+
+def test_a_written_answer_shows_only_checked_sentences_and_never_loses_input(browser, writing_server):
     page = open_page(browser, writing_server)
     page.locator("#write input").check()
-    before = page.locator("#chat .message:not(.pending)").count()
-    page.get_by_placeholder(QUESTION).fill("Where was the joint press conference held?")
-    page.get_by_placeholder(QUESTION).press("Enter")
-    page.locator("#chat").get_by_text("being checked against the sources").wait_for(timeout=120_000)  # the draft
-    text = answered(page, "Written by SmolLM2-135M-Instruct.Q4_1.gguf", before=before)
-    assert "being checked" not in text  # the checked answer replaced the draft
-    answer = bubbles(page)[1]
-    assert "London" in answer and "✓ [" not in answer and answer.count("✓") >= 1
-    assert bubbles(page)[2].startswith("Sources (")
+    box = page.get_by_placeholder(QUESTION)
+    assert send_button(page) == ""  # Stop exists only while a model writes
+    box.fill("Where was the joint press conference held?")
+    box.press("Enter")
+    page.locator("#chat").get_by_text("is writing…").wait_for(timeout=60_000)
+    assert box.input_value() == "" and send_button(page) == "Stop"  # emptied once, on send; Send is Stop
+    box.type("What did Healey say about the Indo")  # typed while it writes: kept, never cleared
+    # Everything the writing bubble shows, polled while the model writes: its progress
+    # line and the sentences that passed the check (marked ✓), nothing else.
+    shown = set()
+    while "is writing…" in (text := page.locator("#chat .message").nth(1).inner_text()):
+        shown.update(line.strip() for line in text.split("\n") if line.strip())
+        page.wait_for_timeout(100)
+    answered(page, "Written by", before=1)
+    assert box.input_value() == "What did Healey say about the Indo"
+    final = page.locator("#chat .message").nth(1)
+    final.locator("details.dropped summary").click()  # which sentences were dropped, and why
+    dropped = final.locator("details.dropped li").all_inner_texts()
+    during = [line for line in shown if "is writing…" not in line]
+    assert all(line.endswith("✓") for line in during), during
+    assert not [d for d in dropped if any(d.startswith(f"“{line[:-1].strip()}”") for line in during)]
+    assert "London" in final.inner_text() and bubbles(page)[2].startswith("Sources (")
+    assert send_button(page) == ""
     page.screenshot(path=str(ARTIFACTS / "written.png"), full_page=True)
 
-    # Stopped while drafting: the quoted answer, and a note saying so.
+    # Enter while an answer is being written: the question waits its turn, says so, and is answered.
+    box.fill("Who is the UK Defence Secretary?")
+    box.press("Enter")
+    page.locator("#chat").get_by_text("is writing…").wait_for(timeout=60_000)
+    box.fill("What did Pistorius say about international law?")
+    box.press("Enter")
+    page.locator("#queued").get_by_text("asked next").wait_for()
+    assert "What did Pistorius say about international law?" in page.locator("#queued").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "written-queued.png"), full_page=True)
+    page.wait_for_function("document.querySelector('#chat').innerText.split('Written by').length"
+                           " + document.querySelector('#chat').innerText.split('quoted instead').length >= 5",
+                           timeout=120_000)
+    page.wait_for_function("!document.querySelector('#chat').innerText.includes('is writing…')", timeout=120_000)
+    chat = page.locator("#chat").inner_text()
+    assert chat.index("Who is the UK Defence Secretary?") < chat.index("What did Pistorius say about international law?")
+    assert "international law" in bubbles(page)[-2] and page.locator("#queued").inner_text().strip() == ""
+
+    # Stopped while writing: the quoted answer, and a note saying so.
     before = page.locator("#chat .message:not(.pending)").count()
-    page.get_by_placeholder(QUESTION).fill("Who is the UK Defence Secretary?")
-    page.get_by_placeholder(QUESTION).press("Enter")
-    page.locator("#chat").get_by_text("being checked against the sources").wait_for(timeout=60_000)
-    page.locator("#stop").click()
+    box.fill("Who is Lord Stirrup?")
+    box.press("Enter")
+    page.locator("#chat").get_by_text("is writing…").wait_for(timeout=60_000)
+    page.locator("#question button", has_text="Stop").click()
     answered(page, "Stopped; quoted instead.", before=before)
-    assert bubbles(page)[-2].startswith("Defence Secretary John Healey said it was “highly likely”")
+    assert "Lord Stirrup" in bubbles(page)[-2] and send_button(page) == ""
     # Unticked, answers are quoted as always.
     page.locator("#write input").uncheck()
     ask(page, "What did Pistorius say about international law?", expect="[1]")
@@ -516,4 +553,4 @@ def test_a_written_answer_streams_its_draft_then_shows_only_checked_sentences(br
 
 
 def test_the_switch_is_not_shown_without_a_model(page):
-    assert not page.locator("#write").is_visible() and not page.locator("#stop").is_visible()
+    assert not page.locator("#write").is_visible() and send_button(page) == ""

@@ -20,6 +20,7 @@ import pytest
 
 import rag
 from rag.answer.generative import check, compose_checked, split, unsupported, verify
+from rag.answer.result import Dropped
 from rag.evaluation import evaluate, read_cases
 from tests.processes import free_port, serving
 
@@ -79,12 +80,14 @@ def test_verified_sentences_are_renumbered_by_the_passages_they_cite(article_ind
     checked = verify("Chapman said the defence of Ukraine is the defence of Europe [3]. "
                      "Pistorius said it is a kind of escalation [1]. Healey won the lottery [2].", passages, article_index)
     assert [c.problem == "" for c in checked] == [True, True, False]
-    answer = compose_checked("q", [c for c in checked if not c.problem], passages, ("Healey won the lottery.",))
+    why = checked[2].problem
+    answer = compose_checked("q", [c for c in checked if not c.problem], passages, (Dropped("Healey won the lottery.", why),))
     assert answer.text == ("Chapman said the defence of Ukraine is the defence of Europe. [1] "
                            "Pistorius said it is a kind of escalation. [2]")
     assert answer.citations == [passages[2], passages[0]] and answer.generated
     assert [(s.citations, s.verified) for s in answer.sentences] == [((1,), True), ((2,), True)]
-    assert answer.to_json()["dropped"] == ["Healey won the lottery."] and unsupported(answer, article_index) == []
+    assert answer.to_json()["dropped"] == [{"text": "Healey won the lottery.", "why": "its sources never mention “Healey”"}]
+    assert unsupported(answer, article_index) == []
     # The check finds a sentence that slipped through, in any answer.
     forged = rag.Answer("q", "Healey won the lottery. [1]", False, [passages[0]],
                         parts=(rag.Part("Healey won the lottery.", 1),))
@@ -141,14 +144,19 @@ def test_the_models_unsupported_sentences_are_dropped_and_only_checked_ones_kept
     seen_dropped = seen_kept = 0
     for question in ["Who is lord stirup?", "Where was the joint press conference held?",
                      "What did Pistorius say about international law?", "Who is the UK Defence Secretary?"]:
-        drafts, model = [], Recording(smollm)
-        answer = rag.ask(question, article_index, generator=model, on_draft=drafts.append)
+        drafts, progress, model = [], [], Recording(smollm)
+        answer = rag.ask(question, article_index, generator=model, on_draft=drafts.append, on_progress=progress.append)
         assert drafts and all(b.startswith(a) for a, b in zip(drafts, drafts[1:]))  # it streamed, growing
         prompt = model.prompts[-1][1]["content"].split("\n\nQuestion: ")[0]
         blocks = [re.sub(r"^\[\d+\] (\([^)]*\) )?", "", b) for b in prompt.split("\n\n")]
         passages = [next(p for p in article_index.passages if p.text == b) for b in blocks]
         checked = verify(drafts[-1], passages, article_index, cut=model.cut)  # again, on the model's real draft
-        assert answer.dropped == tuple(c.text for c in checked if c.problem)
+        assert answer.dropped == tuple(Dropped(c.text, c.problem) for c in checked if c.problem)
+        # While it wrote, only sentences that passed the check were offered for showing, in order.
+        assert len(progress) == len(drafts) and progress[-1].words == len(drafts[-1].split())
+        passed = [c for c in checked if not c.problem]
+        assert all(set(p.kept) <= set(passed) and not {c.text for c in p.kept} & {d.text for d in answer.dropped}
+                   for p in progress)
         if answer.generated:
             assert [s.text for s in answer.sentences] == [
                 c.text + "".join(f" [{n}]" for n in s.citations) for c, s in zip([c for c in checked if not c.problem],
@@ -199,11 +207,11 @@ def test_a_missing_model_or_a_server_that_is_down_is_one_line_and_the_quoted_ans
         assert answer.text == quoted.text and answer.note.startswith(note) and "\n" not in answer.note
 
 
-def test_the_command_line_streams_the_draft_then_replaces_it_with_the_checked_answer(article_index):
+def test_the_command_line_shows_progress_never_the_draft_then_the_checked_answer(article_index):
     import pty
 
     rag_cmd = str(Path(sys.executable).with_name("rag"))
-    # On a terminal (a real pseudo-terminal here), the draft is shown as it is written, then erased.
+    # On a terminal (a real pseudo-terminal here), how far the model is, then erased: its words never.
     shown = bytearray()
 
     def read(fd):
@@ -215,9 +223,11 @@ def test_the_command_line_streams_the_draft_then_replaces_it_with_the_checked_an
                         str(article_index.path), "--generate", str(GGUF)], read)
     text = shown.decode("utf-8", "replace")
     assert os.waitstatus_to_exitcode(status) == 0 and "Traceback" not in text
-    draft_at = text.index("(draft, being checked) ")
-    erased_at = text.index("\x1b[J", draft_at)  # the draft cleared from the screen …
-    assert "London" in text[erased_at:] and "[1] article.txt, characters" in text[erased_at:]  # … then the answer
+    progress_at = text.index("writing… ")
+    erased_at = text.rindex("\r\x1b[K")  # the progress line cleared …
+    assert "London" not in text[:erased_at] and re.search(r"writing… \d+ words, \d+ sentence\(s\) checked", text)
+    assert progress_at < erased_at and "London" in text[erased_at:]  # … then the answer
+    assert "[1] article.txt, characters" in text[erased_at:]
     assert "(written by the model" in text[erased_at:] or "quoted instead" in text[erased_at:]
     # Not a terminal: no draft, and a missing model is one line and the quoted answer.
     bad = subprocess.run([rag_cmd, "ask", "Who is the UK Defence Secretary?", "--index", str(article_index.path),

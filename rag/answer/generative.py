@@ -53,7 +53,7 @@ from ..generation import MAX_PASSAGES, REFUSAL, Generator, draft, prompt
 from ..lexical import fold, stopwords, terms
 from ..retrieval import Hit
 from ..store import Index
-from .result import MAX_ANSWER_CHARS, MAX_LONG_ANSWER_CHARS, Answer, Sentence
+from .result import MAX_ANSWER_CHARS, MAX_LONG_ANSWER_CHARS, Answer, Dropped, Sentence
 
 # Chosen on the dev sets (bench/thresholds.py): with names and numbers checked,
 # these keep 80 of the 81 claims with the passage that holds them, and reject
@@ -92,22 +92,58 @@ class Checked:
     problem: str
 
 
+@dataclass(frozen=True)
+class Progress:
+    """A written answer while the model writes it, as a page may show it: how
+    many words are written, and only the sentences already checked, each kept
+    (text, and the passages it cites as numbered in the prompt) or dropped."""
+
+    words: int
+    kept: tuple[Checked, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+
+
+class _Checking:
+    """Checks a growing draft a sentence at a time: a sentence is complete once
+    the model has begun the next one."""
+
+    def __init__(self, passages: list[Passage], index: Index, on_progress: Callable[[Progress], None]):
+        self.passages, self.embedder, self.on_progress = passages, index.embedder(), on_progress
+        self.checked: list[Checked] = []
+
+    def __call__(self, text: str) -> None:
+        complete = split(text)[:-1]
+        for sentence, cites in complete[len(self.checked):]:
+            self.checked.append(_checked(sentence, cites, self.passages, self.embedder))
+        kept = tuple(dict.fromkeys(c for c in self.checked if not c.problem))  # small models repeat themselves
+        self.on_progress(Progress(len(text.split()), kept, _dropped(self.checked)))
+
+
 class GenerativeAnswerer:
     """The model's answer where its citations support it; else the extractive one."""
 
     def __init__(self, generator: Generator, extractive, *, history: list[str] = (), timeout: float | None = None,
-                 on_draft: Callable[[str], None] | None = None, stop: threading.Event | None = None):
+                 on_draft: Callable[[str], None] | None = None, on_progress: Callable[[Progress], None] | None = None,
+                 stop: threading.Event | None = None):
         self.generator, self.extractive, self.history = generator, extractive, list(history)
-        self.timeout, self.on_draft, self.stop = timeout, on_draft, stop
+        self.timeout, self.on_draft, self.on_progress, self.stop = timeout, on_draft, on_progress, stop
 
     def __call__(self, question: str, index: Index, hits: list[Hit], query_vector: np.ndarray) -> Answer:
         quoted = self.extractive(question, index, hits, query_vector)
         if quoted.abstained:
             return quoted
         passages = _passages(index, quoted, hits)
+        checking = _Checking(passages, index, self.on_progress) if self.on_progress else None
+
+        def grew(text: str) -> None:
+            if self.on_draft:
+                self.on_draft(text)
+            if checking:
+                checking(text)
+
         try:
             text, cut = draft(self.generator, prompt(question, passages, self.history), timeout=self.timeout,
-                              on_draft=self.on_draft, stop=self.stop)
+                              on_draft=grew, stop=self.stop)
         except GenerationError as exc:
             return replace(quoted, note=f"{exc}; quoted instead")
         except Exception as exc:  # a model library's own failure: the reader still gets the quoted answer
@@ -124,7 +160,7 @@ class GenerativeAnswerer:
             if not c.problem and c.text not in seen:  # small models repeat themselves
                 kept.append(c)
                 seen.add(c.text)
-        dropped = tuple(c.text for c in checked if c.problem)
+        dropped = _dropped(checked)
         if not kept:
             return replace(quoted, dropped=dropped, note="no sentence the model wrote was supported by its "
                                                          "sources; quoted instead")
@@ -210,21 +246,24 @@ def verify(text: str, passages: list[Passage], index: Index, *, cut: bool = Fals
     """Each sentence of `text`, checked against the passages it cites; with
     `cut` (the model stopped at its token limit), the last one is dropped."""
     embedder = index.embedder()
-    out = []
     sentences = split(text)
-    for i, (sentence, cites) in enumerate(sentences):
-        cited = [passages[n - 1] for n in cites if 1 <= n <= len(passages)]
-        speaker, body = _speaker_label(sentence)
-        if cut and i == len(sentences) - 1:
-            problem = "it was cut off at the model's length limit"
-        else:
-            problem = check(body, cited, embedder)
-        # The label the prompt showed goes after the sentence, as quoted answers show
-        # speakers, only when every passage it cites is that speaker's.
-        if speaker and cited and all(p.speaker == speaker for p in cited):
-            body = f"{body} — {speaker}"
-        out.append(Checked(body, cites, problem))
-    return out
+    return [_checked(sentence, cites, passages, embedder, cut=cut and i == len(sentences) - 1)
+            for i, (sentence, cites) in enumerate(sentences)]
+
+
+def _checked(sentence: str, cites: tuple[int, ...], passages: list[Passage], embedder, *, cut: bool = False) -> Checked:
+    cited = [passages[n - 1] for n in cites if 1 <= n <= len(passages)]
+    speaker, body = _speaker_label(sentence)
+    problem = "it was cut off at the model's length limit" if cut else check(body, cited, embedder)
+    # The label the prompt showed goes after the sentence, as quoted answers show
+    # speakers, only when every passage it cites is that speaker's.
+    if speaker and cited and all(p.speaker == speaker for p in cited):
+        body = f"{body} — {speaker}"
+    return Checked(body, cites, problem)
+
+
+def _dropped(checked: list[Checked]) -> tuple[Dropped, ...]:
+    return tuple(Dropped(c.text, c.problem) for c in checked if c.problem)
 
 
 def _speaker_label(sentence: str) -> tuple[str, str]:
@@ -329,7 +368,8 @@ def _mentions(text: str, phrase: str) -> bool:
     return bool(re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text))
 
 
-def compose_checked(question: str, kept: list[Checked], passages: list[Passage], dropped: tuple[str, ...]) -> Answer:
+def compose_checked(question: str, kept: list[Checked], passages: list[Passage],
+                    dropped: tuple[Dropped, ...]) -> Answer:
     """The answer of the kept sentences, each cited by the passages it cites,
     numbered in the order they are first cited."""
     order: dict[int, int] = {}

@@ -41,6 +41,14 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A sentence a model wrote that its citations did not support, and why."""
+
+    text: str
+    why: str
+
+
+@dataclass(frozen=True)
 class Part:
     """One quoted sentence of an answer."""
 
@@ -70,7 +78,7 @@ class Answer:
     With a generator (`ask(..., generator=MODEL)`): `generated` is true when
     the text is the model's, `sentences` are its sentences (each verified
     against its citations), `dropped` the sentences it wrote that their
-    citations did not support; `note` says why an answer was quoted instead."""
+    citations did not support, each with why; `note` says why an answer was quoted instead."""
 
     question: str
     text: str
@@ -80,7 +88,7 @@ class Answer:
     notes: tuple[str, ...] = ()
     generated: bool = False
     sentences: tuple[Sentence, ...] = ()
-    dropped: tuple[str, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
     note: str = ""
 
     def markers(self) -> list[tuple[int, int, int]]:
@@ -96,7 +104,8 @@ class Answer:
                "citations": [p.to_json() for p in self.citations],
                "parts": [{"text": p.text, "citation": p.citation, "speaker": p.speaker} for p in self.parts]}
         if self.generated or self.dropped or self.note:
-            out.update(generated=self.generated, dropped=list(self.dropped), note=self.note,
+            out.update(generated=self.generated, dropped=[{"text": d.text, "why": d.why} for d in self.dropped],
+                       note=self.note,
                        sentences=[{"text": s.text, "citations": list(s.citations), "generated": s.generated,
                                    "verified": s.verified} for s in self.sentences])
         return out
