@@ -93,6 +93,8 @@ CSS = """
 .source .context { line-height: 1.5; margin: 0; }
 #sources .empty { opacity: 0.7; }
 .checked { color: var(--color-accent); font-weight: 700; }
+#chat .doc { font-size: 0.85em; opacity: 0.85; }
+#chat .bubble-wrap { padding-top: 2.5rem; }  /* room for the chat's clear button: it floats over the first line */
 a.cite { color: inherit; font-weight: 700; text-decoration: underline 2px var(--color-accent); text-underline-offset: 3px; }
 #chat .thought-group { min-width: min(34rem, 100%); }
 #chat .thought-group .content .message-content, #chat .thought-group .content .md { opacity: 1; }  /* sources, not asides */
@@ -129,6 +131,19 @@ HEAD = """<script>
       navigator.clipboard.writeText(shown.innerText.trim());
     }
   }, true);
+  // A question just sent goes to the top of the chat, in view, and its answer grows
+  // under it: at 200% zoom or on a phone the answer is what shows, not the page's foot.
+  const follow = () => {
+    const chat = document.getElementById("chat");
+    if (!chat) return setTimeout(follow, 200);
+    let seen = 0;
+    new MutationObserver(() => {
+      const asked = chat.querySelectorAll(".message-row.user-row");
+      if (asked.length > seen) asked[asked.length - 1].scrollIntoView({block: "start"});
+      seen = asked.length;
+    }).observe(chat, {childList: true, subtree: true});
+  };
+  follow();
 })();
 </script>"""
 
@@ -150,6 +165,7 @@ class Session:
     closed: bool = False
     stop: threading.Event = field(default_factory=threading.Event)  # ends the model's draft being written
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one answer at a time, in the order asked
+    building: threading.Lock = field(default_factory=threading.Lock)  # one index build at a time
     waiting: list[str] = field(default_factory=list)  # questions sent while an answer was being written
 
     def post(self, *messages: dict) -> int:
@@ -235,29 +251,42 @@ def sources_html(index: rag.Index, answer: rag.Answer | None, key: str = "", *, 
     return "\n".join(blocks)
 
 
-def answer_markdown(text: str, answer: rag.Answer, key: str) -> str:
+def answer_markdown(text: str, answer: rag.Answer, key: str, labels: dict[int, str] | None = None) -> str:
     """`text` (the answer, or the part of it streamed so far) as shown: the
-    document's words literal, each citation marker a link to its source."""
+    document's words literal, each citation marker a link to its source, and
+    after it the source's document when the answer cites more than one."""
     out, done = [], 0
     for start, end, n in answer.markers():
         if end > len(text):
             break
-        out += [_md(text[done:start]), f'<a class="cite" href="#{key}-s{n}">[{n}]</a>']
+        out += [_md(text[done:start]), cite_link(key, n, labels)]
         done = end
     return "".join(out) + _md(text[done:])
 
 
-def written_markdown(answer: rag.Answer, key: str, model: str) -> str:
+def cite_link(key: str, n: int, labels: dict[int, str] | None = None) -> str:
+    label = (labels or {}).get(n)
+    return f'<a class="cite" href="#{key}-s{n}">[{n}]</a>' + (f' <span class="doc">({_md(label)})</span>' if label else "")
+
+
+def document_labels(answer: rag.Answer) -> dict[int, str]:
+    """Citation number -> its document (the file's name), when an answer cites more
+    than one document: which sentence comes from which is then said, not left to guess."""
+    docs = [p.doc_id for p in answer.citations]
+    return dict(enumerate(docs, 1)) if len(set(docs)) > 1 else {}
+
+
+def written_markdown(answer: rag.Answer, key: str, model: str, labels: dict[int, str] | None = None) -> str:
     """An answer a model was asked to write: its sentences, each with its
     citation links and a mark that it was checked, and a note of what was
     dropped; or, when the model's answer was not used, the quoted answer and why."""
     if not answer.generated:
-        return (answer_markdown(answer.text, answer, key) + f"\n\n<small>{_md(answer.note.capitalize())}.</small>"
+        return (answer_markdown(answer.text, answer, key, labels) + f"\n\n<small>{_md(answer.note.capitalize())}.</small>"
                 + dropped_html(answer.dropped))
     parts = []
     for s in answer.sentences:
         body = re.sub(r"(\s*\[\d+\])+$", "", s.text)
-        links = "".join(f' <a class="cite" href="#{key}-s{n}">[{n}]</a>' for n in s.citations)
+        links = "".join(" " + cite_link(key, n, labels) for n in s.citations)
         mark = " " + CHECK_MARK if s.verified else ""
         parts.append(_md(body) + links + mark)
     return " ".join(parts) + (f"\n\n<small>Written by {_md(model)}; each ✓ sentence was checked against the "
@@ -283,6 +312,15 @@ def writing_markdown(progress, model: str) -> str:
     done = f"{len(progress.kept)} sentence{'' if len(progress.kept) == 1 else 's'} checked"
     shown = "".join(f"\n\n{_md(c.text)} {CHECK_MARK}" for c in progress.kept)
     return f"*{_md(model)} is writing… {progress.words} words, {done}.*{shown}" + dropped_html(progress.dropped)
+
+
+def your_documents(session: "Session"):
+    """The list of this session's uploads, each one a box to tick for removal, and
+    whether the list (and its button) shows at all."""
+    import gradio as gr
+
+    names = [d.id for d in session.uploads]
+    return gr.update(choices=names, value=[]), gr.update(visible=bool(names))
 
 
 def waiting_line(waiting: list[str]) -> str:
@@ -563,6 +601,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         session.asked = (session.asked + [asked])[-rag.api.MAX_HISTORY:]
         prefix = f"*Understood as: {_md(answer.question)}*\n\n" if _reworded(asked, answer.question) else ""
         key = f"a{next(session.numbers)}"
+        labels = document_labels(answer)
         block = [] if answer.abstained else [{"role": "assistant", "content": sources_html(index, answer, key),
                                               "metadata": {"title": f"Sources ({len(answer.citations)})", "status": "done"}}]
         if drafted is None:
@@ -574,7 +613,8 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         for position in positions:
             session.answers[position] = (key, index, answer)
         if answer.generated or answer.note:
-            session.replace(messages, at, {"role": "assistant", "content": prefix + written_markdown(answer, key, model_name)})
+            session.replace(messages, at, {"role": "assistant",
+                                           "content": prefix + written_markdown(answer, key, model_name, labels)})
             yield list(messages), sources_html(index, answer, key, prefix="panel-"), queued
             return
         words = re.split(r"(?<=\s)", answer.text)
@@ -582,7 +622,8 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             if session.messages is not messages:
                 return  # the reader cleared the chat meanwhile
             session.replace(messages, at, {"role": "assistant",
-                                           "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key)})
+                                           "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key,
+                                                                               labels)})
             yield list(messages), gr.update(), queued
             await asyncio.sleep(0.015)
         yield list(messages), sources_html(index, answer, key, prefix="panel-"), queued
@@ -633,11 +674,11 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         sessions.get(request).forget_conversation()
         return [], PLACEHOLDER
 
-    def upload(files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+    def upload(files, request: gr.Request):
         session = sessions.get(request)
         files = [Path(f) for f in (files or [])]
         if not files:
-            yield list(session.messages), gr.update(), gr.update(value=None)
+            yield list(session.messages), gr.update(), gr.update(value=None), gr.update(), gr.update()
             return
         bundled = list(base().documents.values())
         good, problems = [], []
@@ -654,7 +695,6 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 good.append(path)
         added = []
         for path in good:
-            progress(0.05, desc=f"Reading {path.name}")
             try:
                 [doc] = rag.load_documents([path])
             except rag.RagError as exc:
@@ -664,6 +704,10 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 problems.append(f"{path.name}: too long to index here ({len(doc.text):,} characters of text; "
                                 f"the page takes up to {MAX_UPLOAD_CHARS:,}; rag index takes any size)")
                 continue
+            same = next((d for d in bundled + session.uploads + added if d.sha256 == doc.sha256), None)
+            if same is not None:  # the same text under any name: indexed once
+                problems.append(f"{path.name}: the same text as {same.id}, already here")
+                continue
             doc = rag.Document(id=_unique_id(doc.id, bundled + session.uploads + added), text=doc.text,
                                title=doc.title, source=path.name)
             added.append(doc)
@@ -672,25 +716,81 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             names = ", ".join(_md(d.id) for d in added)
             chat = session.messages
             at = session.post({"role": "assistant", "content": f"📄 Indexing **{names}**… ask away meanwhile."})
-            yield list(session.messages), gr.update(), gr.update(value=None)
-            progress(0.1, desc=f"Indexing {len(added)} file(s)")
-            if session.directory is None:
-                session.directory = Path(tempfile.mkdtemp(prefix="rag-session-"))
-            try:
-                session.index = rag.build_index(bundled + session.uploads + added, session.directory / "index",
-                                                embedder=base().embedder(), progress=True)
+            yield list(session.messages), gr.update(), gr.update(value=None), gr.update(), gr.update()
+            outcome = yield from reindexed(session, bundled + session.uploads + added, chat, at, f"Indexing **{names}**")
+            if outcome is None:
+                return  # the tab went away meanwhile
+            if not isinstance(outcome, Exception):
                 session.uploads += added
                 count = sum(1 for p in session.index.passages if p.doc_id in {d.id for d in added})
                 done = f"📄 Indexed **{names}** ({count} passages). Ask me about it."
-            except (rag.RagError, OSError) as exc:  # OSError: a full disk, or the tab closed meanwhile
-                done = f"⚠️ Couldn't index {names}: {_md(str(exc))}."
-            if session.closed:  # the tab went away while this file was indexed: nobody owns the folder
-                session.close()
-                return
+            else:
+                done = f"⚠️ Couldn't index {names}: {_md(str(outcome))}."
             session.replace(chat, at, {"role": "assistant", "content": done})
         for problem in problems:
             session.post({"role": "assistant", "content": f"⚠️ Couldn't use {_md(problem)}."})
-        yield list(session.messages), loaded_line(index_for(session)), gr.update(value=None)
+        yield list(session.messages), loaded_line(index_for(session)), gr.update(value=None), *your_documents(session)
+
+    def reindexed(session: Session, docs: list[rag.Document], chat: list[dict], at: int, doing: str):
+        """Index `docs` into the session's own index, showing at `at` how far it is;
+        the index, an exception saying why not, or None when the tab closed meanwhile."""
+        with session.building:  # one build at a time per session: an upload and a removal take turns
+            if session.directory is None:
+                session.directory = Path(tempfile.mkdtemp(prefix="rag-session-"))
+            done: Future = Future()
+            counted: list[tuple[int, int]] = []
+
+            def work():
+                try:
+                    done.set_result(rag.build_index(docs, session.directory / "index", embedder=base().embedder(),
+                                                    on_progress=lambda n, total: counted.append((n, total))))
+                except (rag.RagError, OSError) as exc:  # OSError: a full disk, or the tab closed meanwhile
+                    done.set_result(exc)
+
+            threading.Thread(target=work, name="rag-upload", daemon=True).start()
+            shown = None
+            while not done.done():
+                if counted and counted[-1] != shown:
+                    shown = n, total = counted[-1]
+                    session.replace(chat, at, {"role": "assistant", "content":
+                                    f"📄 {doing}: {n:,} of {total:,} passages embedded ({n / total:.0%})… "
+                                    "ask away meanwhile."})
+                    yield list(session.messages), gr.update(), gr.update(), gr.update(), gr.update()
+                time.sleep(0.2)
+            if session.closed:  # nobody owns the folder any more
+                session.close()
+                return None
+            outcome = done.result()
+            if not isinstance(outcome, Exception):
+                session.index = outcome
+            return outcome
+
+    def remove(chosen, request: gr.Request):
+        """Take the chosen uploads out of this session's index: answers stop citing them."""
+        session = sessions.get(request)
+        gone = [d for d in session.uploads if d.id in (chosen or [])]
+        if not gone:
+            yield list(session.messages), gr.update(), gr.update(), *your_documents(session)
+            return
+        names = ", ".join(_md(d.id) for d in gone)
+        chat = session.messages
+        at = session.post({"role": "assistant", "content": f"📄 Removing **{names}**…"})
+        yield list(session.messages), gr.update(), gr.update(), gr.update(), gr.update()
+        keep = [d for d in session.uploads if d not in gone]
+        if keep:
+            outcome = yield from reindexed(session, list(base().documents.values()) + keep, chat, at,
+                                           f"Removing **{names}**")
+            if outcome is None:
+                return  # the tab went away meanwhile
+        else:  # no uploads left: the bundled index, as at the start
+            session.index, outcome = None, None
+        if isinstance(outcome, Exception):
+            session.replace(chat, at, {"role": "assistant", "content": f"⚠️ Couldn't remove {names}: {_md(str(outcome))}."})
+        else:
+            session.uploads = keep
+            session.replace(chat, at, {"role": "assistant",
+                                       "content": f"📄 Removed **{names}**: answers no longer cite it."})
+        yield list(session.messages), loaded_line(index_for(session)), gr.update(), *your_documents(session)
 
     async def api_ask(question: str = "") -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
@@ -736,7 +836,10 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         status = gr.Markdown("**Loading the documents…**", elem_id="loaded", latex_delimiters=[])
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
-                chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"],
+                # As tall as the window leaves room for: the latest answer and the box stay in view
+                # at 200% zoom and on a phone (the header and the box take about 13rem).
+                chatbot = gr.Chatbot(label="Chat", height="max(14rem, calc(100dvh - 13rem))", elem_id="chat",
+                                     buttons=["copy"], show_label=False, autoscroll=False,
                                      group_consecutive_messages=False, latex_delimiters=[])
                 question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                       submit_btn=True, elem_id="question", max_lines=4)
@@ -746,9 +849,14 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                                     value=False, elem_id="write", visible=bool(generator))
                 pending = gr.State()
                 examples = gr.Examples(EXAMPLES, inputs=question, label="Try")
-                files = gr.File(label=f"Add your own documents (.txt, .md, .html, .pdf; up to "
-                                      f"{MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_CHARS:,} characters each)",
-                                file_count="multiple", type="filepath", elem_id="upload", height=140)
+                # A short label: a long one wraps over the drop zone's own words on a phone.
+                files = gr.File(label="Add your own documents", file_count="multiple", type="filepath",
+                                elem_id="upload", height=140)
+                gr.Markdown(f"<small>.txt, .md, .html or .pdf; up to {MAX_UPLOAD_BYTES // 2**20} MB and "
+                            f"{MAX_UPLOAD_CHARS:,} characters each.</small>", elem_id="upload-limits")
+                with gr.Column(visible=False, elem_id="yours") as yours:
+                    mine = gr.CheckboxGroup(label="Your documents (this session only)", choices=[], elem_id="mine")
+                    drop = gr.Button("Remove the ticked documents", elem_id="remove", size="sm", variant="secondary")
             with gr.Column(scale=2, min_width=340, elem_id="sources-column"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(PLACEHOLDER, elem_id="sources")
@@ -771,8 +879,11 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
         chatbot.clear(clear, None, [chatbot, sources], api_visibility="private", queue=False)
         # The progress bar on the upload box only: the chat stays usable while a file is indexed.
-        files.upload(upload, [files], [chatbot, status, files], api_visibility="private", concurrency_limit=2,
-                     show_progress_on=files)
+        # Progress shows in the chat, where the reader is looking, not on the upload box.
+        files.upload(upload, [files], [chatbot, status, files, mine, yours], api_visibility="private",
+                     concurrency_limit=2, show_progress="hidden")
+        drop.click(remove, [mine], [chatbot, status, files, mine, yours], api_visibility="private", concurrency_limit=2,
+                   show_progress="hidden")
         demo.unload(tab_closed)
         # Through the queue (gradio_client, /call/...) as by a plain POST, `computed`
         # bounds the work: a queue limit too (the default, 4) would only make the

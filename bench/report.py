@@ -240,24 +240,35 @@ def stores_section(stores: dict | None) -> list[str]:
 
 
 def generate_section(run: dict | None) -> list[str]:
-    if not run:
+    if not run or "models" not in run:
         return []
     out = [
         "## Written answers (a local model, every sentence checked)",
         "",
-        f"The article sets with {run['model']} writing (transformers on the CPU, greedy), each sentence kept only "
-        "when the passages it cites support it (`rag/answer/generative.py`); otherwise the quoted answer. "
-        "Command: `.venv/bin/python bench/generate.py` (`rag eval FILE --generate MODEL` gives the same figures).",
+        "The article sets with a model writing (greedy), each sentence kept only when the passages it cites "
+        "support it (`rag/answer/generative.py`); otherwise the quoted answer. The same GGUF file run by llama.cpp "
+        "(`xllamacpp`, as quantised: what `--generate FILE.gguf` uses) and by transformers (dequantised to float32), "
+        "each engine in a process of its own. Times are medians over the replies the model wrote; memory is the "
+        "process's peak. Command: `.venv/bin/python bench/generate.py [--model FILE.gguf]`.",
         "",
-        *table_head("set", "questions", "correct, quoted", "correct, written", "answers written", "sentences written",
-                    "kept", "quoted instead", "abstained (model not asked)", "sentences failing the check",
-                    "seconds per answer"),
     ]
-    for name, r in run["sets"].items():
-        out.append(f"| {name} | {r['questions']} | {r['quoted_correct']} | {r['written_correct']} | "
-                   f"{r['answers_written']} | {r['sentences_written']} | {r['sentences_kept']} | {r['quoted_instead']} "
-                   f"| {r['abstained']} | {r['failing_the_check']} | {r['seconds_per_answer']:.1f} |")
-    return out + [""]
+    for model, runs in run["models"].items():
+        out += [f"{model}:", "", *table_head("engine", "load", "peak memory", "first piece", "whole reply",
+                                              "seconds per answer (dev / natural)")]
+        for engine, r in runs.items():
+            per = " / ".join(f"{x['seconds_per_answer']:.1f}" for x in r["sets"].values())
+            out.append(f"| {engine} | {r['load_seconds']:.1f} s | {r['peak_rss_mb']:,} MB | {r['first_piece_p50_s']} s "
+                       f"| {r['reply_p50_s']} s | {per} |")
+        out += ["", *table_head("engine", "set", "questions", "correct, quoted", "correct, written", "answers written",
+                                "sentences written", "kept", "quoted instead", "abstained (model not asked)",
+                                "sentences failing the check")]
+        for engine, r in runs.items():
+            for name, x in r["sets"].items():
+                out.append(f"| {engine} | {name} | {x['questions']} | {x['quoted_correct']} | {x['written_correct']} "
+                           f"| {x['answers_written']} | {x['sentences_written']} | {x['sentences_kept']} "
+                           f"| {x['quoted_instead']} | {x['abstained']} | {x['failing_the_check']} |")
+        out.append("")
+    return out
 
 
 def load_section(load_run: dict | None) -> list[str]:

@@ -25,7 +25,6 @@ import shutil
 import string
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

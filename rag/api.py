@@ -49,11 +49,11 @@ def load_index(index=None) -> store.Index:
 
 
 def build_index(sources, index_dir, *, embedder: Embedder | None = None, progress: bool = False,
-                int8: bool = False, search: str = "auto", milvus: str | None = None,
-                ray: str | None = None) -> store.Index:
+                on_progress: Callable[[int, int], None] | None = None, int8: bool = False, search: str = "auto",
+                milvus: str | None = None, ray: str | None = None) -> store.Index:
     """Index files, directories or `Document`s into `index_dir` (see `indexing.build_index`)."""
-    return indexing.build_index(sources, index_dir, embedder=embedder, progress=progress, int8=int8, search=search,
-                                milvus=milvus, ray=ray)
+    return indexing.build_index(sources, index_dir, embedder=embedder, progress=progress, on_progress=on_progress,
+                                int8=int8, search=search, milvus=milvus, ray=ray)
 
 
 def retrieve(question: str, k: int = 5, index=None, *, mode: str = "hybrid") -> list[Passage]:

@@ -1,6 +1,9 @@
 """Documents: turn files into `Document` values holding plain text.
 
-Supported: `.txt` and `.md` (read as UTF-8 text, markup kept as written),
+Supported: `.txt` (read as UTF-8 text, as written), `.md`/`.markdown`
+(rendered by markdown-it-py, then read as text: no `**`, `##` or link
+syntax, each heading, list item and table row a line of its own, a leading
+heading the title),
 `.html`/`.htm` (a web page, one with nav, header, footer, aside, article or main
 elements, gives its main text by trafilatura, so menus, footers, bylines,
 captions and "related" boxes are not passages; other HTML, or a page where it
@@ -27,10 +30,11 @@ from .config import MAX_FILE_BYTES
 from .errors import DocumentError, MissingDependencyError, one_line
 from .files import TooLargeError, read_regular
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+TEXT_SUFFIXES = {".txt"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
 _TITLE_MAX = 120
 
@@ -121,11 +125,16 @@ def load_file(path, *, doc_id: str | None = None, max_bytes: int = MAX_FILE_BYTE
         title, text = _read_pdf(path, data)
     else:
         raw = _decode(path, data)
-        title, text = _read_html(raw, path) if suffix in HTML_SUFFIXES else ("", _normalise_newlines(raw))
+        if suffix in HTML_SUFFIXES:
+            title, text = _read_html(raw, path)
+        elif suffix in MARKDOWN_SUFFIXES:
+            title, text = _read_markdown(raw)
+        else:
+            title, text = "", _normalise_newlines(raw)
     if not text.strip():
         hint = " (a scanned PDF without a text layer?)" if suffix in PDF_SUFFIXES else ""
         raise DocumentError(f"{_shown(path)}: file has no text{hint}")
-    if suffix in TEXT_SUFFIXES:
+    if suffix in TEXT_SUFFIXES or (suffix in MARKDOWN_SUFFIXES and not title):
         title = first_line(text)  # a plain text's title is its first line, by convention
     elif not meaningful_title(title):
         title = path.name
@@ -228,6 +237,25 @@ def _read_html(html: str, path: Path) -> tuple[str, str]:
     return title, "\n".join(line for line in lines if line)
 
 
+def _read_markdown(markdown: str) -> tuple[str, str]:
+    """Markdown as the text a reader sees: rendered (CommonMark and tables), then
+    read as HTML is, one line per block; the title is a heading that opens it."""
+    from bs4 import BeautifulSoup
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark", {"html": False}).enable("table").render(_normalise_newlines(markdown))
+    soup = BeautifulSoup(html, "html.parser")
+    first = soup.find(True)
+    title = first.get_text(" ", strip=True) if first is not None and first.name in ("h1", "h2") else ""
+    for row in soup.find_all("tr"):  # a table row is one line, its cells words apart
+        for cell in row.find_all(["td", "th"]):
+            cell.unwrap()
+        for gap in [c for c in row.contents if isinstance(c, str) and not c.strip()]:
+            gap.replace_with(" ")
+    lines = (" ".join(line.split()) for line in _visible_text(soup).splitlines())
+    return title, "\n".join(line for line in lines if line)
+
+
 _PAGE_PARTS = ["nav", "header", "footer", "aside", "article", "main"]
 
 
@@ -320,6 +348,10 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, str]:
 
 
 _SENTENCE_END = set(".!?:”\"")
+# A heading is at most this share of the page's widest line, and this many words:
+# a wrapped line of running text is near the full width.
+HEADING_SHARE = 0.6
+HEADING_WORDS = 12
 
 
 def _unwrap(page: str) -> str:
@@ -330,16 +362,28 @@ def _unwrap(page: str) -> str:
     followed by a capitalised line is kept as a paragraph end.
     """
     page = re.sub(r"-\n(?=[a-z])", "", _normalise_newlines(page))
+    lines = [line.strip() for line in page.split("\n")]
+    widest = max(map(len, lines), default=0)
     # A paragraph's lines are joined once, at the end: growing its string line by
     # line, and matching a regular expression against its end each time, took time
     # quadratic in its length (minutes for a page of lines without full stops).
     paragraphs: list[list[str]] = []  # an empty one is a blank line
-    for line in (line.strip() for line in page.split("\n")):
+    heading = False  # the line before was a heading: what follows starts a paragraph
+    for i, line in enumerate(lines):
         if not line:
             if paragraphs and paragraphs[-1]:
                 paragraphs.append([])
-        elif paragraphs and paragraphs[-1] and not (paragraphs[-1][-1][-1] in _SENTENCE_END and line[0].isupper()):
-            paragraphs[-1].append(line)
-        else:
+            continue
+        starts = not (paragraphs and paragraphs[-1]) or heading or (
+            paragraphs[-1][-1][-1] in _SENTENCE_END and line[0].isupper())
+        if starts:
             paragraphs.append([line])
+        else:
+            paragraphs[-1].append(line)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        # "Town hall renovation" over "The renovation starts …": a short line that
+        # opens a paragraph, ends without punctuation and is followed by a capital
+        # is a heading, a line of its own, not the start of the sentence after it.
+        heading = (starts and following[:1].isupper() and line[-1] not in _SENTENCE_END | {",", ";"}
+                   and len(line) < HEADING_SHARE * widest and len(line.split()) <= HEADING_WORDS)
     return "\n".join(" ".join(lines) for lines in paragraphs).strip()

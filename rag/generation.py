@@ -3,8 +3,10 @@
 A generator is named by one string (`rag ask --generate MODEL`,
 `rag.ask(..., generator=MODEL)`, `RAG_GENERATOR` for the page):
 
-- a local `transformers` model directory, or a GGUF file (run by
-  `transformers` on the CPU, dequantised; needs `gguf` and `accelerate`);
+- a GGUF file, run by llama.cpp (the prebuilt `xllamacpp` wheel: quantised
+  as the file is, loaded once per process, one thread per free core; its
+  embedded server listens on 127.0.0.1 only, on a port of its choosing);
+- a local `transformers` model directory (run by `transformers` on the CPU);
 - `openai:URL#NAME`, a server that speaks the OpenAI chat API (Ollama,
   llama.cpp's server, vLLM, LM Studio, `transformers serve`), through the
   official `openai` client; the key, if the server wants one, from
@@ -40,6 +42,9 @@ MISSING = "generative answers need the generate extra: pip install -e '.[generat
 MAX_PASSAGES = 4
 MAX_PROMPT_CHARS = 3000
 MAX_NEW_TOKENS = 80  # three short sentences
+# llama.cpp's context: the prompt (at most MAX_PROMPT_CHARS of passages, the rules
+# and the question, about 1,100 tokens) and the reply, with room to spare.
+CONTEXT_TOKENS = 2048
 REFUSAL = "NOT IN THE DOCUMENTS"
 
 # Worded for small models too: SmolLM2-135M cites 7 of 10 drafts with this
@@ -102,12 +107,92 @@ def generator_for(spec) -> Generator:
     spec = spec.strip()
     with _lock:
         if spec not in _loaded:
-            _loaded[spec] = OpenAIGenerator(spec) if spec.startswith("openai:") else TransformersGenerator(Path(spec))
+            if spec.startswith("openai:"):
+                _loaded[spec] = OpenAIGenerator(spec)
+            elif spec.lower().endswith(".gguf"):
+                _loaded[spec] = LlamaCppGenerator(Path(spec))
+            else:
+                _loaded[spec] = TransformersGenerator(Path(spec))
         return _loaded[spec]
 
 
+class LlamaCppGenerator:
+    """A GGUF model run by llama.cpp through `xllamacpp`, as quantised as its file."""
+
+    def __init__(self, path: Path):
+        path = path.expanduser()
+        if not path.is_file():
+            raise GenerationError(f"{path}: no such model (give a transformers model directory or a .gguf file)")
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise MissingDependencyError(MISSING)
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = CONTEXT_TOKENS
+        params.n_parallel = 1  # one answer at a time: two would only halve each other's speed
+        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = len(os.sched_getaffinity(0))
+        params.hostnames = ["127.0.0.1"]
+        params.verbosity = -1  # llama.cpp's own log lines are not the reader's
+        params.warmup = False
+        params.use_jinja = True  # the chat template the model came with, as transformers applies it
+        try:
+            self._server = xllamacpp.Server(params)
+        except Exception as exc:  # a file that is not a model llama.cpp can read
+            raise GenerationError(f"{path}: cannot load the model ({type(exc).__name__}: {one_line(exc)})") from None
+        self.name = path.name
+
+    def stream(self, messages: list[dict], *, max_tokens: int, deadline: float,
+               stop: threading.Event | None = None) -> Iterator[str]:
+        import queue
+
+        pieces: queue.Queue = queue.Queue()
+        late: list[bool] = []
+
+        def chunk(data) -> bool:
+            choice = (data.get("choices") or [{}])[0] if isinstance(data, dict) else {}
+            pieces.put(("text", (choice.get("delta") or {}).get("content") or ""))
+            if choice.get("finish_reason"):
+                pieces.put(("reason", choice["finish_reason"]))
+            if time.monotonic() > deadline:
+                late.append(True)
+            return bool(late) or bool(stop and stop.is_set())  # True ends the stream
+
+        def run():
+            try:
+                reply = self._server.handle_chat_completions(
+                    {"messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": True}, chunk)
+                if isinstance(reply, dict) and "error" in reply:
+                    pieces.put(("error", one_line(str(reply["error"].get("message", reply["error"])))))
+            except Exception as exc:  # reported by the reader below
+                pieces.put(("error", f"{type(exc).__name__}: {one_line(exc)}"))
+            finally:
+                pieces.put(("end", None))
+
+        threading.Thread(target=run, name="rag-generate", daemon=True).start()
+        reason = None
+        while True:
+            try:
+                kind, value = pieces.get(timeout=max(0.1, deadline - time.monotonic() + 5))
+            except queue.Empty:
+                raise TooSlow("the model took longer than its time limit") from None
+            if kind == "end":
+                break
+            if kind == "error":
+                raise GenerationError(f"the model failed ({value})")
+            if kind == "reason":
+                reason = value
+            elif value:
+                yield value
+        if late:
+            raise TooSlow("the model took longer than its time limit")
+        if reason == "length":
+            yield CUT
+
+
 class TransformersGenerator:
-    """A causal language model run by `transformers` on the CPU."""
+    """A causal language model run by `transformers` on the CPU (a model folder;
+    a GGUF file too, dequantised, which `bench/generate.py` compares with llama.cpp)."""
 
     def __init__(self, path: Path):
         path = path.expanduser()

@@ -25,6 +25,19 @@ def test_markdown_title_drops_heading_marks(tmp_path):
     assert load_file(path).title == "Release notes"
 
 
+def test_markdown_is_read_as_the_text_it_shows(tmp_path):
+    path = tmp_path / "allotments.md"
+    path.write_text("# Allotment rules\n\nThe **annual fee** is *£25 a year*, payable in [April](https://x.org).\n\n"
+                    "## Rules\n\n- No bonfires after 6pm.\n- Dogs on leads.\n\n| Plot | Holder |\n|---|---|\n"
+                    "| 12 | Zoë Lee |\n\n<script>alert(1)</script>\n", encoding="utf-8")
+    doc = load_file(path)
+    assert doc.title == "Allotment rules"
+    assert doc.text.splitlines()[:7] == ["Allotment rules", "The annual fee is £25 a year, payable in April.", "Rules",
+                                         "No bonfires after 6pm.", "Dogs on leads.", "Plot Holder", "12 Zoë Lee"]
+    assert "**" not in doc.text and "##" not in doc.text and "https://" not in doc.text
+    assert load_file(tmp_path / "allotments.md").text == doc.text  # the same file, the same text
+
+
 def test_html_keeps_visible_text_only(tmp_path):
     path = tmp_path / "page.html"
     path.write_text(
@@ -270,3 +283,15 @@ def test_a_web_page_gives_its_article_without_menus_bylines_captions_or_footer(t
     for furniture in ("Home", "By Jane Doe", "Updated 10:03", "Video Ad Feedback", "Getty", "Related",
                       "Sea levels", "All Rights Reserved"):
         assert furniture not in text
+
+
+def test_a_pdf_heading_is_a_line_of_its_own(tmp_path):
+    path = tmp_path / "notice.pdf"
+    write_pdf(path, ["Town hall renovation", "The renovation of the town hall starts on 3 March 2025 and will",
+                     "take eight months. The council said the work would be paid for from",
+                     "the harbour fund.", "", "Costs", "The project costs 1.2 million euros in all, the council said."])
+    text = load_file(path).text
+    assert text.splitlines() == ["Town hall renovation",
+                                 "The renovation of the town hall starts on 3 March 2025 and will take eight months. "
+                                 "The council said the work would be paid for from the harbour fund.",
+                                 "Costs", "The project costs 1.2 million euros in all, the council said."]

@@ -125,3 +125,15 @@ def test_approximate_search_finds_what_exact_search_finds(tmp_path, hashing):
 def test_search_setting_is_checked(tmp_path, hashing):
     with pytest.raises(ValueError, match="search must be one of"):
         build_index(corpus(1), tmp_path / "ix", embedder=hashing, search="fast")
+
+
+def test_a_build_tells_how_far_it_is_every_few_hundred_passages(tmp_path, hashing):
+    text = "\n\n".join(f"Paragraph {i}. The council met on day {i} and agreed plan {i} for the harbour." for i in range(700))
+    seen = []
+    index = build_index([Document(id="plan.txt", text=text)], tmp_path / "ix", embedder=hashing,
+                        on_progress=lambda done, total: seen.append((done, total)))
+    total = len(index.passages)
+    assert seen == [(n, total) for n in range(indexing.REPORT_EVERY, total, indexing.REPORT_EVERY)] + [(total, total)]
+    seen.clear()
+    build_index([Document(id="plan.txt", text=text)], tmp_path / "ix", embedder=hashing, on_progress=seen.append)
+    assert seen == []  # nothing left to embed: nothing to tell

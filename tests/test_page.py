@@ -32,3 +32,19 @@ def test_a_documents_markup_maths_and_entities_stay_literal():
 def test_an_abstention_has_no_links():
     answer = rag.Answer("q", "The documents don't say: they never mention “Macron”.", True, [])
     assert answer.markers() == [] and answer_markdown(answer.text, answer, "a1") == answer.text
+
+
+def test_an_answer_citing_two_documents_says_which_sentence_is_from_which():
+    from app import document_labels
+
+    town = [Passage(doc_id="town-hall.txt", text="The project costs £1.2 million.", start=0, end=31),
+            Passage(doc_id="library.md", text="The repairs cost £2.4 million.", start=0, end=30)]
+    parts = (Part("The project costs £1.2 million.", 1), Part("The repairs cost £2.4 million.", 2))
+    answer = rag.Answer("q", "The project costs £1.2 million. [1] The repairs cost £2.4 million. [2]", False, town,
+                        parts=parts)
+    shown = answer_markdown(answer.text, answer, "a1", document_labels(answer))
+    assert shown == ('The project costs £1.2 million. <a class="cite" href="#a1-s1">[1]</a> '
+                     '<span class="doc">(town-hall.txt)</span> The repairs cost £2.4 million. '
+                     '<a class="cite" href="#a1-s2">[2]</a> <span class="doc">(library.md)</span>')
+    one = rag.Answer("q", answer.text, False, [town[0], town[0]], parts=parts)
+    assert document_labels(one) == {}  # one document: nothing to tell apart

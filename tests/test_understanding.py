@@ -4,7 +4,6 @@ comparisons, multi-part questions and follow-ups, answered with the real model.
 None of these questions is in the evaluation sets; the README shows the same kinds."""
 
 import json
-import re
 
 import pytest
 
