@@ -144,6 +144,14 @@ HEAD = """<script>
     }).observe(chat, {childList: true, subtree: true});
   };
   follow();
+  // Buttons Gradio leaves unnamed get a name a screen reader can say.
+  const name = () => {
+    document.querySelectorAll('#question button[data-testid="submit-button"]:not([aria-label])')
+      .forEach((b) => b.setAttribute("aria-label", "Ask"));
+    document.querySelectorAll('#chat button.icon-button[aria-label=""]')
+      .forEach((b) => b.setAttribute("aria-label", "Show or hide the sources"));
+  };
+  new MutationObserver(name).observe(document.documentElement, {childList: true, subtree: true});
 })();
 </script>"""
 
@@ -166,6 +174,8 @@ class Session:
     stop: threading.Event = field(default_factory=threading.Event)  # ends the model's draft being written
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one answer at a time, in the order asked
     building: threading.Lock = field(default_factory=threading.Lock)  # one index build at a time
+    # Position of each question in the chat -> (the question as typed, how many had been answered before it).
+    questions: dict[int, tuple[str, int]] = field(default_factory=dict)
     waiting: list[str] = field(default_factory=list)  # questions sent while an answer was being written
 
     def post(self, *messages: dict) -> int:
@@ -183,8 +193,22 @@ class Session:
 
     def forget_conversation(self) -> None:
         with self.lock:
-            self.messages, self.asked, self.answers = [], [], {}
+            self.messages, self.asked, self.answers, self.questions = [], [], {}, {}
             self.stop.set()  # a draft being written for the cleared chat is not wanted
+
+    def back_to(self, at: int) -> str | None:
+        """Drop the question at `at` and everything after it, as if never asked (to ask
+        it again, or edited); the question as it was typed, or None if `at` is not one."""
+        with self.lock:
+            if at not in self.questions:
+                return None
+            question, answered_before = self.questions[at]
+            self.messages = self.messages[:at]  # a new list: answers still arriving for the old one are dropped
+            self.asked = self.asked[:answered_before]
+            self.answers = {k: v for k, v in self.answers.items() if k < at}
+            self.questions = {k: v for k, v in self.questions.items() if k < at}
+            self.stop.set()  # a model still writing for what was dropped stops
+            return question
 
     def close(self) -> None:
         self.closed = True
@@ -545,7 +569,9 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
     async def respond(message, write=False, request: gr.Request = None):
         # A lone surrogate (from a broken JSON string) cannot be sent back to the
         # page: the whole chat, shown again with every answer, would fail to encode.
-        message = without_surrogates(message or "")
+        if message is None:
+            return  # nothing to ask: a retry or an edit of what is not a question
+        message = without_surrogates(message)
         session = sessions.get(request)
         if session.turn.locked():
             # Sent while another answer is being written: it waits its turn (holding no
@@ -566,7 +592,8 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         messages = session.messages
         queued = waiting_line(session.waiting)
         shown = message if len(message) <= 300 else message[:300] + f"… ({len(message):,} characters)"
-        session.post({"role": "user", "content": _md(shown or " ")})
+        posted = session.post({"role": "user", "content": _md(shown or " ")})
+        session.questions[posted] = (message, len(session.asked))
         drafted = None  # where the answer being written is shown, when a model writes
         try:
             index = index_for(session)
@@ -657,6 +684,14 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         except Exception as exc:  # said in the chat: never leave the progress standing as the answer
             raise rag.RagError(f"the model failed ({type(exc).__name__}); untick the switch to have the answer "
                                "quoted") from None
+
+    def ask_again(evt: gr.RetryData, request: gr.Request):
+        """Regenerate: the question's answer (and what came after it) goes, and it is asked again."""
+        return sessions.get(request).back_to(evt.index)
+
+    def edited(evt: gr.EditData, request: gr.Request):
+        """A question edited in place: what came after it goes, and the new wording is asked."""
+        return sessions.get(request).back_to(evt.index) and evt.value
 
     def stop_writing(request: gr.Request):
         sessions.get(request).stop.set()
@@ -839,7 +874,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 # As tall as the window leaves room for: the latest answer and the box stay in view
                 # at 200% zoom and on a phone (the header and the box take about 13rem).
                 chatbot = gr.Chatbot(label="Chat", height="max(14rem, calc(100dvh - 13rem))", elem_id="chat",
-                                     buttons=["copy"], show_label=False, autoscroll=False,
+                                     buttons=["copy"], show_label=False, autoscroll=False, editable="user",
                                      group_consecutive_messages=False, latex_delimiters=[])
                 question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
                                       submit_btn=True, elem_id="question", max_lines=4)
@@ -876,6 +911,10 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                                        queue=False).then(**answer_events).then(
             answered_all, None, question, api_visibility="private", queue=False)
         question.stop(stop_writing, None, None, api_visibility="private", queue=False)
+        # Regenerate an answer, or edit a question and send it again (the chat's own buttons).
+        for event, fn in ((chatbot.retry, ask_again), (chatbot.edit, edited)):
+            event(fn, None, pending, api_visibility="private", queue=False).then(**answer_events).then(
+                answered_all, None, question, api_visibility="private", queue=False)
         chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
         chatbot.clear(clear, None, [chatbot, sources], api_visibility="private", queue=False)
         # The progress bar on the upload box only: the chat stays usable while a file is indexed.
@@ -929,6 +968,11 @@ def main() -> None:
         pass  # stopped before the page was served
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+    # Stopped, and its folder gone: a thread a library left behind (Gradio gives its
+    # server five seconds to close, then returns) must not keep the process alive.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def own_temp_dir() -> Path:

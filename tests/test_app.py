@@ -271,6 +271,35 @@ def test_uploads_are_listed_recognised_twice_removable_and_their_progress_moves(
     assert "240 passengers" not in chat.split("How many passengers does the new ferry carry?")[-1]
 
 
+def test_regenerate_edit_and_resend_and_named_buttons(page):
+    ask(page, "What did Pistorius say about international law?", expect=PISTORIUS)
+    ask(page, "What did Healey say about the Indo-Pacific?", expect="indivisible link")
+    before = bubbles(page)
+    page.locator("#chat button[aria-label=Retry]").click()  # regenerate the last answer
+    page.wait_for_timeout(1500)
+    page.locator("#chat").get_by_text("indivisible link").last.wait_for()
+    assert bubbles(page) == before  # asked again in place: nothing doubled
+    # Edit the first question: what came after it goes, and the new wording is answered.
+    page.locator("#chat .message-row.user-row").first.hover()
+    page.locator("#chat button[aria-label=Edit]").first.click()
+    page.locator("#chat textarea").first.fill("What did Baroness Chapman say about the defence of Ukraine?")
+    page.locator("#chat button[aria-label=Submit]").first.click()
+    page.locator("#chat").get_by_text("Baroness Chapman of Darlington").last.wait_for()
+    page.wait_for_timeout(800)
+    shown = bubbles(page)
+    assert shown[0] == "What did Baroness Chapman say about the defence of Ukraine?" and len(shown) == 3
+    assert "Healey" not in page.locator("#chat").inner_text()
+    # Every button has a name a screen reader can say; Space opens a Sources block.
+    names = [b.get_attribute("aria-label") or b.inner_text().strip() for b in page.locator("#chat button, #question button").all()]
+    assert all(names) and "Ask" in names, names
+    page.locator("#chat button[aria-label='Show or hide the sources']").first.focus()
+    page.keyboard.press("Space")
+    page.locator("#chat .source").first.wait_for()
+    # The conversation goes on from the edited question, not from what was dropped.
+    chat = ask(page, "And what about Healey?", expect="Understood as")
+    assert "Understood as: What did Healey say about the defence of Ukraine?" in chat
+
+
 def harbour_log(tmp_path) -> Path:
     """Near the page's limit: several seconds of indexing on any machine this runs on."""
     report = tmp_path / "harbour-log.txt"
