@@ -177,6 +177,9 @@ class Session:
     # Position of each question in the chat -> (the question as typed, how many had been answered before it).
     questions: dict[int, tuple[str, int]] = field(default_factory=dict)
     waiting: list[str] = field(default_factory=list)  # questions sent while an answer was being written
+    # Questions sent and not yet taken up, oldest first: a State read when the answer
+    # starts could be overwritten by a second send meanwhile.
+    inbox: list[str] = field(default_factory=list)
 
     def post(self, *messages: dict) -> int:
         """Add messages to the chat; the position of the first. An answer and an
@@ -212,6 +215,7 @@ class Session:
 
     def close(self) -> None:
         self.closed = True
+        self.stop.set()  # a model writing for this tab stops
         if self.directory:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -345,6 +349,16 @@ def your_documents(session: "Session"):
 
     names = [d.id for d in session.uploads]
     return gr.update(choices=names, value=[]), gr.update(visible=bool(names))
+
+
+def _shown_question(question: str) -> str:
+    """A question as its chat bubble shows it: a long one cut, with its length."""
+    return question if len(question) <= 300 else question[:300] + f"… ({len(question):,} characters)"
+
+
+def _unescaped(markdown: str) -> str:
+    """What `_md` escaped, as typed again (an edited question comes back as shown)."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+!|<>~$])", r"\1", markdown).replace("&amp;", "&")
 
 
 def waiting_line(waiting: list[str]) -> str:
@@ -550,36 +564,37 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
     def index_for(session: Session) -> rag.Index:
         return session.index or base()
 
-    def take(message, write):
-        """Send: the box is emptied once, here, and the question goes on to `respond`;
-        while a model writes, the box's Send button is its Stop button. A question
-        too long to ask stays in the box, to be shortened."""
+    def box(writing: bool) -> dict:
+        """The question box's button: Stop while a model writes, else Ask."""
+        return dict(submit_btn=not writing, stop_btn="Stop" if writing else False)
+
+    def take(message, write, request: gr.Request):
+        """Send: the question goes into the session's inbox and the box is emptied, once,
+        here. A question too long to ask, or one more than may wait, stays in the box."""
+        session = sessions.get(request)
         writing = bool(write and generator)
-        too_long = len(message or "") > rag.config.MAX_QUESTION_CHARS
-        box = gr.update(submit_btn=not writing, stop_btn="Stop" if writing else False)
-        return (box if too_long else gr.update(value="", submit_btn=not writing, stop_btn="Stop" if writing else False),
-                message)
+        message = without_surrogates(message or "")
+        if session.turn.locked() and len(session.waiting) + len(session.inbox) >= MAX_WAITING:
+            return (gr.update(**box(writing)), waiting_line(session.waiting) +
+                    f" At most {MAX_WAITING} wait: send yours once one is answered.")
+        session.inbox.append(message)
+        too_long = len(message) > rag.config.MAX_QUESTION_CHARS
+        return gr.update(**box(writing)) if too_long else gr.update(value="", **box(writing)), gr.update()
 
     def answered_all(request: gr.Request):
-        """Send again, once no question of this session is being answered or waiting."""
+        """Ask again, once no question of this session is being answered or waiting."""
         session = sessions.get(request)
-        busy = session.turn.locked() or session.waiting
-        return gr.update() if busy else gr.update(submit_btn=True, stop_btn=False)
+        busy = session.turn.locked() or session.waiting or session.inbox
+        return gr.update() if busy else gr.update(**box(False))
 
-    async def respond(message, write=False, request: gr.Request = None):
-        # A lone surrogate (from a broken JSON string) cannot be sent back to the
-        # page: the whole chat, shown again with every answer, would fail to encode.
-        if message is None:
-            return  # nothing to ask: a retry or an edit of what is not a question
-        message = without_surrogates(message)
+    async def respond(write=False, request: gr.Request = None):
         session = sessions.get(request)
+        if not session.inbox:
+            return  # nothing to ask: a retry or an edit of what is not a question
+        message = session.inbox.pop(0)
         if session.turn.locked():
             # Sent while another answer is being written: it waits its turn (holding no
             # thread), and the page says so.
-            if len(session.waiting) >= MAX_WAITING:
-                yield gr.update(), gr.update(), (waiting_line(session.waiting) + f" — at most {MAX_WAITING} wait; "
-                                                 f"“{_md(message[:80])}” was not sent, ask it again later")
-                return
             session.waiting.append(message)
             yield gr.update(), gr.update(), waiting_line(session.waiting)
         async with session.turn:
@@ -590,9 +605,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
 
     async def answer_one(message: str, write: bool, session: Session):
         messages = session.messages
-        queued = waiting_line(session.waiting)
-        shown = message if len(message) <= 300 else message[:300] + f"… ({len(message):,} characters)"
-        posted = session.post({"role": "user", "content": _md(shown or " ")})
+        posted = session.post({"role": "user", "content": _md(_shown_question(message) or " ")})
         session.questions[posted] = (message, len(session.asked))
         drafted = None  # where the answer being written is shown, when a model writes
         try:
@@ -601,7 +614,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             if write and generator:
                 session.stop = stop = threading.Event()  # before anything is shown: a Stop click finds it
                 drafted = session.post({"role": "assistant", "content": writing_markdown(None, model_name)})
-                yield list(messages), WRITING, queued
+                yield list(messages), WRITING, waiting_line(session.waiting)
                 answer = None
                 async for update in written(asked, index, session, messages, drafted, stop):
                     if isinstance(update, rag.Answer):
@@ -622,10 +635,11 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 session.post({"role": "assistant", "content": _md(reply)})
             else:
                 session.replace(messages, drafted, {"role": "assistant", "content": _md(reply)})
-            yield list(messages), gr.update(), queued
+            yield list(messages), gr.update(), waiting_line(session.waiting)
             return
         # The answer's question is as understood: follow-up made whole, typos and other names mended.
-        session.asked = (session.asked + [asked])[-rag.api.MAX_HISTORY:]
+        # All of it: rag.ask reads the last few, and a regenerate or an edit cuts it back by position.
+        session.asked = session.asked + [asked]
         prefix = f"*Understood as: {_md(answer.question)}*\n\n" if _reworded(asked, answer.question) else ""
         key = f"a{next(session.numbers)}"
         labels = document_labels(answer)
@@ -642,7 +656,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         if answer.generated or answer.note:
             session.replace(messages, at, {"role": "assistant",
                                            "content": prefix + written_markdown(answer, key, model_name, labels)})
-            yield list(messages), sources_html(index, answer, key, prefix="panel-"), queued
+            yield list(messages), sources_html(index, answer, key, prefix="panel-"), waiting_line(session.waiting)
             return
         words = re.split(r"(?<=\s)", answer.text)
         for i in range(0, len(words), 4):  # stream a few words at a time, as people expect of a chat
@@ -651,9 +665,9 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             session.replace(messages, at, {"role": "assistant",
                                            "content": prefix + answer_markdown("".join(words[: i + 4]), answer, key,
                                                                                labels)})
-            yield list(messages), gr.update(), queued
+            yield list(messages), gr.update(), waiting_line(session.waiting)
             await asyncio.sleep(0.015)
-        yield list(messages), sources_html(index, answer, key, prefix="panel-"), queued
+        yield list(messages), sources_html(index, answer, key, prefix="panel-"), waiting_line(session.waiting)
 
     async def written(asked: str, index: rag.Index, session: Session, messages: list[dict], at: int,
                       stop: threading.Event):
@@ -671,12 +685,16 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
 
         threading.Thread(target=work, name="rag-write", daemon=True).start()
         shown = None
-        while not done.done():
-            if progress and progress[-1] is not shown and session.messages is messages:
-                shown = progress[-1]
-                session.replace(messages, at, {"role": "assistant", "content": writing_markdown(shown, model_name)})
-                yield list(messages), gr.update(), waiting_line(session.waiting)
-            await asyncio.sleep(0.1)
+        try:
+            while not done.done():
+                if progress and progress[-1] is not shown and session.messages is messages:
+                    shown = progress[-1]
+                    session.replace(messages, at, {"role": "assistant", "content": writing_markdown(shown, model_name)})
+                    yield list(messages), gr.update(), waiting_line(session.waiting)
+                await asyncio.sleep(0.1)
+        finally:
+            if not done.done():
+                stop.set()  # the page went away (closed, or the event cancelled): the model stops writing
         try:
             yield done.result()
         except rag.RagError:
@@ -685,13 +703,23 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             raise rag.RagError(f"the model failed ({type(exc).__name__}); untick the switch to have the answer "
                                "quoted") from None
 
-    def ask_again(evt: gr.RetryData, request: gr.Request):
+    def ask_again(evt: gr.RetryData, write, request: gr.Request):
         """Regenerate: the question's answer (and what came after it) goes, and it is asked again."""
-        return sessions.get(request).back_to(evt.index)
+        session = sessions.get(request)
+        question = session.back_to(evt.index)
+        if question is not None:
+            session.inbox.append(question)
+        return gr.update(**box(bool(write and generator)))
 
-    def edited(evt: gr.EditData, request: gr.Request):
+    def edited(evt: gr.EditData, write, request: gr.Request):
         """A question edited in place: what came after it goes, and the new wording is asked."""
-        return sessions.get(request).back_to(evt.index) and evt.value
+        session = sessions.get(request)
+        question = session.back_to(evt.index)
+        if question is not None:
+            # The chat showed the question escaped (and cut, if long): unedited parts are the typed ones.
+            edited_text = _unescaped(evt.value)
+            session.inbox.append(question if edited_text == _unescaped(_md(_shown_question(question))) else edited_text)
+        return gr.update(**box(bool(write and generator)))
 
     def stop_writing(request: gr.Request):
         sessions.get(request).stop.set()
@@ -752,11 +780,10 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             chat = session.messages
             at = session.post({"role": "assistant", "content": f"📄 Indexing **{names}**… ask away meanwhile."})
             yield list(session.messages), gr.update(), gr.update(value=None), gr.update(), gr.update()
-            outcome = yield from reindexed(session, bundled + session.uploads + added, chat, at, f"Indexing **{names}**")
+            outcome = yield from reindexed(session, lambda uploads: uploads + added, chat, at, f"Indexing **{names}**")
             if outcome is None:
                 return  # the tab went away meanwhile
             if not isinstance(outcome, Exception):
-                session.uploads += added
                 count = sum(1 for p in session.index.passages if p.doc_id in {d.id for d in added})
                 done = f"📄 Indexed **{names}** ({count} passages). Ask me about it."
             else:
@@ -766,14 +793,22 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             session.post({"role": "assistant", "content": f"⚠️ Couldn't use {_md(problem)}."})
         yield list(session.messages), loaded_line(index_for(session)), gr.update(value=None), *your_documents(session)
 
-    def reindexed(session: Session, docs: list[rag.Document], chat: list[dict], at: int, doing: str):
-        """Index `docs` into the session's own index, showing at `at` how far it is;
-        the index, an exception saying why not, or None when the tab closed meanwhile."""
-        with session.building:  # one build at a time per session: an upload and a removal take turns
+    def reindexed(session: Session, change, chat: list[dict], at: int, doing: str):
+        """The session's uploads changed by `change(uploads)` and indexed with the bundled
+        documents into its own index (none left: the bundled one), showing at `at` how
+        far it is; the outcome (an exception saying why not), or None when the tab
+        closed meanwhile. The uploads are read and set under the session's build lock:
+        an upload and a removal take turns, neither undoes the other."""
+        with session.building:
+            uploads = change(list(session.uploads))
+            if not uploads:
+                session.uploads, session.index = [], None
+                return True
             if session.directory is None:
                 session.directory = Path(tempfile.mkdtemp(prefix="rag-session-"))
             done: Future = Future()
             counted: list[tuple[int, int]] = []
+            docs = list(base().documents.values()) + uploads
 
             def work():
                 try:
@@ -781,6 +816,8 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                                                     on_progress=lambda n, total: counted.append((n, total))))
                 except (rag.RagError, OSError) as exc:  # OSError: a full disk, or the tab closed meanwhile
                     done.set_result(exc)
+                if session.closed:  # the tab went away meanwhile: nobody owns the folder any more
+                    session.close()
 
             threading.Thread(target=work, name="rag-upload", daemon=True).start()
             shown = None
@@ -792,12 +829,11 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                                     "ask away meanwhile."})
                     yield list(session.messages), gr.update(), gr.update(), gr.update(), gr.update()
                 time.sleep(0.2)
-            if session.closed:  # nobody owns the folder any more
-                session.close()
+            if session.closed:
                 return None
             outcome = done.result()
             if not isinstance(outcome, Exception):
-                session.index = outcome
+                session.uploads, session.index = uploads, outcome
             return outcome
 
     def remove(chosen, request: gr.Request):
@@ -811,18 +847,13 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         chat = session.messages
         at = session.post({"role": "assistant", "content": f"📄 Removing **{names}**…"})
         yield list(session.messages), gr.update(), gr.update(), gr.update(), gr.update()
-        keep = [d for d in session.uploads if d not in gone]
-        if keep:
-            outcome = yield from reindexed(session, list(base().documents.values()) + keep, chat, at,
-                                           f"Removing **{names}**")
-            if outcome is None:
-                return  # the tab went away meanwhile
-        else:  # no uploads left: the bundled index, as at the start
-            session.index, outcome = None, None
+        outcome = yield from reindexed(session, lambda uploads: [d for d in uploads if d not in gone], chat, at,
+                                       f"Removing **{names}**")
+        if outcome is None:
+            return  # the tab went away meanwhile
         if isinstance(outcome, Exception):
             session.replace(chat, at, {"role": "assistant", "content": f"⚠️ Couldn't remove {names}: {_md(str(outcome))}."})
         else:
-            session.uploads = keep
             session.replace(chat, at, {"role": "assistant",
                                        "content": f"📄 Removed **{names}**: answers no longer cite it."})
         yield list(session.messages), loaded_line(index_for(session)), gr.update(), *your_documents(session)
@@ -882,7 +913,6 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 write = gr.Checkbox(label=f"Have {model_name} write the answer (each sentence is checked "
                                           "against the source it cites; unsupported ones are dropped)",
                                     value=False, elem_id="write", visible=bool(generator))
-                pending = gr.State()
                 examples = gr.Examples(EXAMPLES, inputs=question, label="Try")
                 # A short label: a long one wraps over the drop zone's own words on a phone.
                 files = gr.File(label="Add your own documents", file_count="multiple", type="filepath",
@@ -900,20 +930,20 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         # The box is emptied once, on send, and is never an output while answers stream:
         # what the reader types meanwhile stays. A question sent while an answer is being
         # written waits its turn (trigger_mode="multiple": Gradio's default drops it).
-        answer_events = dict(fn=respond, inputs=[pending, write], outputs=[chatbot, sources, queued],
+        answer_events = dict(fn=respond, inputs=[write], outputs=[chatbot, sources, queued],
                              api_visibility="private", concurrency_limit=None, show_progress="hidden",
                              trigger_mode="multiple")
-        sent = question.submit(take, [question, write], [question, pending], api_visibility="private", queue=False,
+        sent = question.submit(take, [question, write], [question, queued], api_visibility="private", queue=False,
                                trigger_mode="multiple")
         sent.then(**answer_events).then(answered_all, None, question, api_visibility="private", queue=False,
                                         trigger_mode="multiple")
-        examples.load_input_event.then(take, [question, write], [question, pending], api_visibility="private",
+        examples.load_input_event.then(take, [question, write], [question, queued], api_visibility="private",
                                        queue=False).then(**answer_events).then(
             answered_all, None, question, api_visibility="private", queue=False)
         question.stop(stop_writing, None, None, api_visibility="private", queue=False)
         # Regenerate an answer, or edit a question and send it again (the chat's own buttons).
         for event, fn in ((chatbot.retry, ask_again), (chatbot.edit, edited)):
-            event(fn, None, pending, api_visibility="private", queue=False).then(**answer_events).then(
+            event(fn, write, question, api_visibility="private", queue=False).then(**answer_events).then(
                 answered_all, None, question, api_visibility="private", queue=False)
         chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
         chatbot.clear(clear, None, [chatbot, sources], api_visibility="private", queue=False)
@@ -960,19 +990,17 @@ def main() -> None:
                              "model directory, a .gguf file or openai:URL#NAME (default: $RAG_GENERATOR)")
     args = parser.parse_args()
     temp = own_temp_dir()  # before Gradio and ONNX Runtime are imported: they read it once
-    # Stopped as by Ctrl-C: Gradio closes the server, then its folder is removed.
+    # Stopped as by Ctrl-C: Gradio closes the server, then its folder is removed. SIGINT
+    # too, explicitly: started from a script in the background, a process inherits
+    # SIGINT ignored, and Python then leaves it ignored (a clean-clone CI run hung so).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         serve(args)
     except KeyboardInterrupt:
         pass  # stopped before the page was served
     finally:
         shutil.rmtree(temp, ignore_errors=True)
-    # Stopped, and its folder gone: a thread a library left behind (Gradio gives its
-    # server five seconds to close, then returns) must not keep the process alive.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 def own_temp_dir() -> Path:

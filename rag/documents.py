@@ -243,7 +243,9 @@ def _read_markdown(markdown: str) -> tuple[str, str]:
     from bs4 import BeautifulSoup
     from markdown_it import MarkdownIt
 
-    html = MarkdownIt("commonmark", {"html": False}).enable("table").render(_normalise_newlines(markdown))
+    markdown = re.sub(r"\A---\n.*?\n---\n", "", _normalise_newlines(markdown), flags=re.S)  # YAML front matter
+    # HTML in it is rendered too, then read as any page is: its tags are not words.
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
     soup = BeautifulSoup(html, "html.parser")
     first = soup.find(True)
     title = first.get_text(" ", strip=True) if first is not None and first.name in ("h1", "h2") else ""
@@ -348,8 +350,8 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, str]:
 
 
 _SENTENCE_END = set(".!?:”\"")
-# A heading is at most this share of the page's widest line, and this many words:
-# a wrapped line of running text is near the full width.
+# A heading is at most this share of the page's usual (median) line, and this many
+# words: a wrapped line of running text is near the full width.
 HEADING_SHARE = 0.6
 HEADING_WORDS = 12
 
@@ -363,7 +365,8 @@ def _unwrap(page: str) -> str:
     """
     page = re.sub(r"-\n(?=[a-z])", "", _normalise_newlines(page))
     lines = [line.strip() for line in page.split("\n")]
-    widest = max(map(len, lines), default=0)
+    # The page's usual line (not its widest: a title across two columns is wider than their lines).
+    usual = sorted(len(line) for line in lines if line)[len([line for line in lines if line]) // 2] if any(lines) else 0
     # A paragraph's lines are joined once, at the end: growing its string line by
     # line, and matching a regular expression against its end each time, took time
     # quadratic in its length (minutes for a page of lines without full stops).
@@ -385,5 +388,5 @@ def _unwrap(page: str) -> str:
         # opens a paragraph, ends without punctuation and is followed by a capital
         # is a heading, a line of its own, not the start of the sentence after it.
         heading = (starts and following[:1].isupper() and line[-1] not in _SENTENCE_END | {",", ";"}
-                   and len(line) < HEADING_SHARE * widest and len(line.split()) <= HEADING_WORDS)
+                   and len(line) < HEADING_SHARE * usual and len(line.split()) <= HEADING_WORDS)
     return "\n".join(" ".join(lines) for lines in paragraphs).strip()

@@ -131,7 +131,8 @@ class LlamaCppGenerator:
         params.model.path = str(path)
         params.n_ctx = CONTEXT_TOKENS
         params.n_parallel = 1  # one answer at a time: two would only halve each other's speed
-        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = len(os.sched_getaffinity(0))
+        free = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = free
         params.hostnames = ["127.0.0.1"]
         params.verbosity = -1  # llama.cpp's own log lines are not the reader's
         params.warmup = False

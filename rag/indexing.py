@@ -296,8 +296,10 @@ class _Writer:
             saved = resume / f"{number:06d}-{digest}.npy"
             batch = _load_batch(saved, len(rows), self.embedder.dim)
             if batch is None:
-                batch = np.concatenate([self._encode(batch_texts[at:at + REPORT_EVERY], start + at, len(todo))
-                                        for at in range(0, len(batch_texts), REPORT_EVERY)])
+                # In slices only when someone is told how far it is: a cluster spreads a whole batch.
+                step = REPORT_EVERY if self.on_progress else len(batch_texts)
+                batch = np.concatenate([self._encode(batch_texts[at:at + step], start + at, len(todo))
+                                        for at in range(0, len(batch_texts), step)])
                 _save_atomically(saved, batch)
             elif self.on_progress:  # embedded by an earlier, interrupted build
                 self.on_progress(start + len(rows), len(todo))

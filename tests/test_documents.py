@@ -295,3 +295,12 @@ def test_a_pdf_heading_is_a_line_of_its_own(tmp_path):
                                  "The renovation of the town hall starts on 3 March 2025 and will take eight months. "
                                  "The council said the work would be paid for from the harbour fund.",
                                  "Costs", "The project costs 1.2 million euros in all, the council said."]
+
+
+def test_markdown_front_matter_and_html_are_not_words(tmp_path):
+    path = tmp_path / "post.md"
+    path.write_text("---\ntitle: draft\n---\n<p align=\"center\"><img src=\"logo.png\"></p>\n\n# Harbour news\n\n"
+                    "The ferry <b>carries</b> 240 passengers.\n", encoding="utf-8")
+    doc = load_file(path)
+    assert doc.text.splitlines() == ["Harbour news", "The ferry carries 240 passengers."]
+    assert doc.title == "Harbour news"

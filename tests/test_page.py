@@ -48,3 +48,18 @@ def test_an_answer_citing_two_documents_says_which_sentence_is_from_which():
                      '<a class="cite" href="#a1-s2">[2]</a> <span class="doc">(library.md)</span>')
     one = rag.Answer("q", answer.text, False, [town[0], town[0]], parts=parts)
     assert document_labels(one) == {}  # one document: nothing to tell apart
+
+
+def test_going_back_to_a_question_drops_it_and_all_after_it_however_long_the_chat():
+    from app import Session, _md, _unescaped
+
+    session = Session()
+    for n in range(7):  # more than rag.ask reads back: the cut is by position, not by a capped list
+        at = session.post({"role": "user", "content": f"q{n}"})
+        session.questions[at] = (f"q{n}", len(session.asked))
+        session.post({"role": "assistant", "content": f"a{n}"})
+        session.asked = session.asked + [f"q{n}"]
+    assert session.back_to(8) == "q4" and session.asked == ["q0", "q1", "q2", "q3"]
+    assert len(session.messages) == 8 and session.back_to(9) is None  # an answer is not a question
+    typed = "What did R&D cost ($5bn) *now*? [1] #x <b> ~ \\ back"
+    assert _unescaped(_md(typed)) == typed  # an edited bubble comes back as typed
