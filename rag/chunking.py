@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from .speakers import Person, attribute
 
-CHUNKER_VERSION = "9"
+CHUNKER_VERSION = "10"
 
 _MIN_PASSAGE_CHARS = 60
 # The longest line `is_furniture` considers: a longer title-case line is a headline.

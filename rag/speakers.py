@@ -167,6 +167,14 @@ class _Cast:
         self.mentions: dict[str, list[str]] = {}  # surname -> the shortest full name seen ("Trump" -> Donald Trump)
         self.tags: list[str] = []  # transcript tags opening paragraphs ("PENCE")
         self.mentioned: list[list[str]] = []  # full names in the order the text names them
+        # Words ending in -s the text capitalises mid-sentence and never writes in lower case:
+        # a name ("Sanders credited …"), not a plural noun opening a sentence ("Officials said").
+        self.proper: set[str] = set()
+
+    def read(self, text: str) -> None:
+        lower = set(re.findall(r"\b[a-z][a-z'’-]*s\b", text))
+        mid = set(re.findall(r"(?<=[a-z,;] )([A-Z][a-z'’-]+s)\b", text))
+        self.proper = {w for w in mid if w.lower() not in lower and w.lower()[:-1] not in lower}
 
     def gender(self, person: Person) -> str:
         words = person.name.split()
@@ -219,7 +227,8 @@ class _Cast:
         return person
 
     def known(self, surname: str) -> bool:
-        return surname in self.mentions or any(p.surname == surname for p in self.people)
+        return (surname in self.mentions or any(p.surname == surname for p in self.people)
+                or surname in self.proper)
 
     def pronoun(self, gender: str) -> Person | None:
         context = self.recent[-_RECENT:] + ([self.named_before] if self.named_before else [])
@@ -278,6 +287,7 @@ def _first_names() -> dict[str, str]:
 def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
     """One speaker name (or None) per sentence, and the people met."""
     cast = _Cast()
+    cast.read(text)
     cast.tags = [m.group(1) for m in (_TRANSCRIPT.match(text, start) for start, _, _ in _firsts(sentences)) if m]
     speakers: list[str | None] = []
     quote_open, quote_speaker = False, None  # a quotation still open, and its speaker once known

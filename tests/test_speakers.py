@@ -137,3 +137,11 @@ def test_a_cue_after_a_split_quotation_and_asked_right_after_one():
             "\"I am calling from the campaign. How are you today?\" Miller, a retired worker, said into the phone.\n\n"
             "“Why wouldn’t you raise it?” asked Dunn, now a partner at a firm. “It is only prudent.”\n")
     assert who(text) == [None, "Eva Miller", "Eva Miller", "Eva Miller", "Dunn", "Dunn"]
+
+
+def test_a_surname_ending_in_s_is_a_name_when_the_text_never_writes_it_lower_case():
+    text = ("Clinton's lead held, and voters praised Sanders at every stop.\n"
+            "Sanders credited the unions with “a decent week.”\n"
+            "Officials said the count was slow. Organizers agreed.\n")
+    assert who(text)[1] == "Sanders"
+    assert who("Officials were tired, the officials said.\nOfficials said “we are done.”\n")[-1] is None
