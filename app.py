@@ -199,6 +199,12 @@ class Session:
             self.messages, self.asked, self.answers, self.questions = [], [], {}, {}
             self.stop.set()  # a draft being written for the cleared chat is not wanted
 
+    def send(self, question: str) -> None:
+        """A question to answer, in the order sent (see `inbox`)."""
+        # A lone surrogate (from a broken JSON string) cannot be sent back to the
+        # page: the whole chat, shown again with every answer, would fail to encode.
+        self.inbox.append(without_surrogates(question))
+
     def back_to(self, at: int) -> str | None:
         """Drop the question at `at` and everything after it, as if never asked (to ask
         it again, or edited); the question as it was typed, or None if `at` is not one."""
@@ -564,22 +570,22 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
     def index_for(session: Session) -> rag.Index:
         return session.index or base()
 
-    def box(writing: bool) -> dict:
+    def box(write: bool) -> dict:
         """The question box's button: Stop while a model writes, else Ask."""
+        writing = bool(write and generator)
         return dict(submit_btn=not writing, stop_btn="Stop" if writing else False)
 
     def take(message, write, request: gr.Request):
         """Send: the question goes into the session's inbox and the box is emptied, once,
         here. A question too long to ask, or one more than may wait, stays in the box."""
         session = sessions.get(request)
-        writing = bool(write and generator)
-        message = without_surrogates(message or "")
+        message = message or ""
         if session.turn.locked() and len(session.waiting) + len(session.inbox) >= MAX_WAITING:
-            return (gr.update(**box(writing)), waiting_line(session.waiting) +
+            return (gr.update(**box(write)), waiting_line(session.waiting) +
                     f" At most {MAX_WAITING} wait: send yours once one is answered.")
-        session.inbox.append(message)
+        session.send(message)
         too_long = len(message) > rag.config.MAX_QUESTION_CHARS
-        return gr.update(**box(writing)) if too_long else gr.update(value="", **box(writing)), gr.update()
+        return gr.update(**box(write)) if too_long else gr.update(value="", **box(write)), gr.update()
 
     def answered_all(request: gr.Request):
         """Ask again, once no question of this session is being answered or waiting."""
@@ -708,8 +714,8 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         session = sessions.get(request)
         question = session.back_to(evt.index)
         if question is not None:
-            session.inbox.append(question)
-        return gr.update(**box(bool(write and generator)))
+            session.send(question)
+        return gr.update(**box(write))
 
     def edited(evt: gr.EditData, write, request: gr.Request):
         """A question edited in place: what came after it goes, and the new wording is asked."""
@@ -718,8 +724,8 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         if question is not None:
             # The chat showed the question escaped (and cut, if long): unedited parts are the typed ones.
             edited_text = _unescaped(evt.value)
-            session.inbox.append(question if edited_text == _unescaped(_md(_shown_question(question))) else edited_text)
-        return gr.update(**box(bool(write and generator)))
+            session.send(question if edited_text == _unescaped(_md(_shown_question(question))) else edited_text)
+        return gr.update(**box(write))
 
     def stop_writing(request: gr.Request):
         sessions.get(request).stop.set()

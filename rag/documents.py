@@ -366,7 +366,8 @@ def _unwrap(page: str) -> str:
     page = re.sub(r"-\n(?=[a-z])", "", _normalise_newlines(page))
     lines = [line.strip() for line in page.split("\n")]
     # The page's usual line (not its widest: a title across two columns is wider than their lines).
-    usual = sorted(len(line) for line in lines if line)[len([line for line in lines if line]) // 2] if any(lines) else 0
+    widths = sorted(len(line) for line in lines if line)
+    usual = widths[len(widths) // 2] if widths else 0
     # A paragraph's lines are joined once, at the end: growing its string line by
     # line, and matching a regular expression against its end each time, took time
     # quadratic in its length (minutes for a page of lines without full stops).
