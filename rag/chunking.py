@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from .speakers import Person, attribute
 
-CHUNKER_VERSION = "10"
+CHUNKER_VERSION = "11"
 
 _MIN_PASSAGE_CHARS = 60
 # The longest line `is_furniture` considers: a longer title-case line is a headline.
@@ -128,6 +128,11 @@ def split_sentences(text: str) -> list[tuple[int, int, int]]:
                 break
             cursor = at + len(piece)
             cuts.add(cursor)
+        # A comma closing a quotation never ends a sentence ('“Go, go!!!,” Salvini wrote.'),
+        # nor does a quoted question or exclamation that a lower-case word goes on
+        # from ('“Is he?” the nominee tweeted').
+        cuts = {c for c in cuts if not block[:c].rstrip().endswith((",”", ',"'))
+                and not (block[:c].rstrip().endswith(("?”", '?"', "!”", '!"')) and block[c:].lstrip()[:1].islower())}
         cuts.update(m.end() for m in _QUOTE_BREAK.finditer(block))
         for m in _DASH_CREDIT.finditer(block):  # the credit ends its quotation's sentence
             cuts = {c for c in cuts if not m.start() < c < m.end()} | {m.end()}

@@ -11,8 +11,9 @@ A sentence is attributed by a cue outside its quotation marks:
   a participle takes the sentence's subject ("Trump tweeted, saying …");
 - "according to Name";
 - a transcript tag opening a paragraph ("PENCE: …") or a name before a colon
-  and a quotation ("Clinton: “…”"), and a dash credit after a quotation
-  ("“…” — Bernie Sanders").
+  and a quotation ("Clinton: “…”"), a dash credit after a quotation
+  ("“…” — Bernie Sanders"), and a paragraph that is only a credit ("- Clinton.")
+  after a paragraph of quotation.
 
 The subject is resolved to a person: a surname to the full name met earlier
 ("Trump" → "Donald Trump"), a role to the person introduced with it ("the
@@ -57,6 +58,7 @@ shouted yelled exclaimed bragged mused wondered explained predicted retorted poi
 concludes cautions recalls remarks observes reiterates emphasizes emphasises pledges promises quips jokes
 boasts laments testifies recounts proclaims shouts yells exclaims brags muses wonders retorts
 demanded demands asserted asserts echoed echoes exhorted interjected opined opines scoffed answered answers
+remembered remembers
 """.split())
 _PARTICIPLES = set("""
 saying adding telling writing noting arguing explaining warning insisting declaring tweeting stressing
@@ -64,7 +66,7 @@ claiming urging calling asking
 """.split())
 # Verbs whose object is not a speaker: "told AFP", "asked Trump", "called Wianki".
 # Cues of two words: "as the prosecutor put it, “…”", "“…” Trump went on".
-_PHRASAL_CUES = {("put", "it"), ("puts", "it"), ("went", "on"), ("goes", "on")}
+_PHRASAL_CUES = {("put", "it"), ("puts", "it"), ("went", "on"), ("goes", "on"), ("points", "out"), ("pointed", "out")}
 _OBJECT_VERBS = {"told", "tells", "asked", "asks", "called", "calls", "urged", "urges", "warned", "warns"}
 _FILLERS = set("""
 also later then has had have was is once again and but previously recently repeatedly reportedly earlier
@@ -96,6 +98,8 @@ then now later meanwhile however also both instead earlier asked speaking
 recently finally similarly additionally furthermore moreover ultimately eventually initially currently
 previously subsequently consequently separately notably importantly specifically interestingly
 unfortunately fortunately apparently clearly certainly indeed otherwise likewise nevertheless nonetheless
+much many most some all none each every few several another
+for with from to by although though because since until unless despite like unlike without
 """.split())
 # Words that end a speaker's name after an inverted verb ("said Trump on Monday").
 _AFTER_NAME = set("on in at during after before while when who which as to for from with about last this that told".split())
@@ -129,6 +133,7 @@ _COLON_CREDIT = re.compile(r"([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3})\x00\s*
 _PARTY = re.compile(r"[RDI]-[A-Z][\w.]*|[A-Z][\w.]*-[A-Z][\w.]*")  # "R-Ky.", "D-Newport News" set off by commas
 _WORD = re.compile(r"[^\s\x00]+")
 _TRANSCRIPT = re.compile(r"[“\"]?([A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+){0,3}):\s")
+_CREDIT_LINE = re.compile(r"[-—–―]\s*([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3})(?:,[^.]*)?\.?")
 _DASH_CREDIT = re.compile(r"[”\"][^“”\"]*?[—–―]\s*([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3})[\s.]*$")
 
 
@@ -173,7 +178,7 @@ class _Cast:
 
     def read(self, text: str) -> None:
         lower = set(re.findall(r"\b[a-z][a-z'’-]*s\b", text))
-        mid = set(re.findall(r"(?<=[a-z,;] )([A-Z][a-z'’-]+s)\b", text))
+        mid = set(re.findall(r"(?:(?<=[a-z,;] )|(?<=[,?!][”\"] ))([A-Z][a-z'’-]+s)\b", text))  # "…,” Kiedis said"
         self.proper = {w for w in mid if w.lower() not in lower and w.lower()[:-1] not in lower}
 
     def gender(self, person: Person) -> str:
@@ -233,6 +238,8 @@ class _Cast:
     def pronoun(self, gender: str) -> Person | None:
         context = self.recent[-_RECENT:] + ([self.named_before] if self.named_before else [])
         for person in reversed(context):
+            if person.name.split()[-1].islower():
+                continue  # "the defence ministers" are no he or she
             if self.gender(person) in (gender, ""):
                 if person not in self.people:  # named, not yet met as a speaker or with a role
                     person = self.person(person.name.split())
@@ -271,7 +278,9 @@ def _full_names(text: str):
     """Runs of capitalised words, descriptions dropped: "Republican Donald Trump" -> Donald Trump."""
     for m in re.finditer(r"[A-Z][\w’'-]+(?: (?:of |de |van |von )?[A-Z][\w’'-]+){1,3}", text):
         words = _strip_possessive(m.group()).split()
-        while words and (words[0].lower() in _NOT_NAMES or words[0] in _COURTESY
+        owner = max((k for k, w in enumerate(words[:-1]) if w.endswith(("’s", "'s"))), default=-1)
+        words = words[owner + 1:]  # "ABC’s George Stephanopoulos" -> George Stephanopoulos
+        while words and (words[0].lower() in _NOT_NAMES or words[0] in _COURTESY or words[0] in _NAME_PARTICLES
                          or words[0].lower() in ROLE_WORDS or f"{words[0].lower()}." in ROLE_WORDS):
             words = words[1:]
         yield words
@@ -305,14 +314,30 @@ def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
             prev_para = para
         started_inside = quote_open
         # A paragraph that carries on an open quotation re-opens it with its first mark.
-        outside, quote_open = _mask_quotes(sent, quote_open and not (new_para and opens_with_quote))
+        # A sentence set in parentheses is read as if it were not: "(On the other hand, he added …)".
+        outside, quote_open = _mask_quotes(sent.removeprefix("("), quote_open and not (new_para and opens_with_quote))
         parts = _parts(outside)
         cast.learn(sent, outside)
+        # The person a sentence opens with is whom its own he or she most likely means:
+        # 'Sen. Claire McCaskill (D-Mo.) scolded him: “…,” she said.'
+        own = _opening_subject(parts, cast, register=False)
+        if own and (" " in own.name or cast.known(own.name)):  # not "Rather, he said"
+            cast.named_before = own
         person = (_tagged(sent, cast) if new_para else None) or _find_speaker(outside, parts, cast) or _credited(sent, cast)
+        credit = _CREDIT_LINE.fullmatch(sent) if new_para and not person and i else None
+        if credit and (i + 1 == len(sentences) or sentences[i + 1][2] != para):
+            # A paragraph that is only '- Clinton.' credits the quotation paragraph before it.
+            before = [j for j in range(i) if sentences[j][2] == sentences[i - 1][2]]
+            if all(speakers[j] is None for j in before) and text[sentences[before[0]][0]] in "“\"":
+                found = cast.resolve(credit.group(1).split())
+                for j in before if found else []:
+                    speakers[j] = found.name
         if person is None and _quotes(sent):
             # A quotation with no speech verb is the words of the sentence's subject:
             # "Reid has gone after Trump as a “human leech”", "“…?” Vitter demanded."
             person = _opening_subject(parts, cast) or _inverted(outside, cast) or _head(parts, cast)
+        elif person is None and unclaimed and len(outside.split()) <= 4:
+            person = _opening_subject(parts, cast)  # '“Would it be negotiable?” Hannity pressed.'
         speaker = person.name if person else None
         if person:
             cast.recent.append(person)
@@ -335,7 +360,8 @@ def attribute(text: str, sentences) -> tuple[list[str | None], list[Person]]:
         if person is None and (started_inside or quote_open):
             waiting.append(i)
         speakers.append(speaker)
-        cast.named_before = None if person else _subject(parts, cast)
+        # A sentence all quotation leaves whom the text is about as it was.
+        cast.named_before = None if person else _subject(parts, cast) if parts else cast.named_before
         if person:
             # '“A. B,” he said.': A is his too, even if A took the speaker of an
             # earlier quotation in its paragraph ('“X,” Ms L said. “A. B,” Mr K said.').
@@ -391,7 +417,7 @@ def _mask_quotes(sent: str, inside: bool) -> tuple[str, bool]:
         elif ch == _CLOSE_QUOTES or (ch == '"' and inside):
             inside = False
             out.append(_BOUNDARY)
-        elif inside or ch in ",;:–—":
+        elif inside or ch in ",;:–—―":
             out.append(_BOUNDARY)
         elif ch == "(" or (ch == ")" and depth):
             depth += 1 if ch == "(" else -1
@@ -408,6 +434,15 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
     colon = _COLON_CREDIT.search(outside)
     if colon and outside[:colon.start()].rstrip(" ")[-1:] in ("", _BOUNDARY, "-", "—") and _is_name_phrase(colon.group(1).split()) and (len(colon.group(1).split()) > 1 or cast.known(colon.group(1))):
         return cast.resolve(colon.group(1).split())  # "Pollsters agree - Carl Bialik: “One of …"
+    for word, wstart, wend in words:
+        # A name right after a quotation and its verb is the quotation's speaker, whatever
+        # other cue the sentence has: '— but Moscow denies — “why not?” asked Dunn'.
+        if word.rstrip(".!?,") in SPEECH_VERBS and outside[:wstart].rstrip(" ").endswith(_BOUNDARY * 2):
+            run = _named_after(outside[wend:])
+            if run and all(w[:1].isupper() for w in run) and (len(run) > 1 or cast.known(run[0])):
+                found = cast.resolve(run)
+                if found:
+                    return found
     for n, (word, wstart, wend) in enumerate(words):
         verb = word.rstrip(".!?")
         if n == 0 and verb == "According":
@@ -434,18 +469,28 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
         after = words[n + 1][0].rstrip(".,!?") if n + 1 < len(words) else ""
         if verb not in SPEECH_VERBS and (verb, after) not in _PHRASAL_CUES:
             continue
-        previous = words[n - 1][0] if n else ""
+        # The word before, if nothing stands between: 'This is a “raw time,” said Axelrod' has no noun.
+        previous = words[n - 1][0] if n and _BOUNDARY not in outside[words[n - 1][2]:wstart] else ""
         if previous.lower() in _DETERMINERS or previous.endswith(("s’", "s'", "’s", "'s")):
             continue  # a noun: "Sanders’ comments", "the reports"
         # Subject before the verb, back to the last clause boundary.
         clause = outside[:wstart].rsplit(_BOUNDARY, 1)[-1].split()
-        while clause and clause[-1].lower() in _FILLERS:
+        # Not a present tense, which may be a noun: "impassioned speeches and promises".
+        clause = (not verb.endswith("s") and _coordinated(clause, _parts(outside[:wstart])[-2:-1])) or clause
+        while len(clause) > 1 and clause[-1].endswith("ly") and clause[-1].islower():
+            clause.pop()  # "as she angrily said"
+        if "as" in clause[:-1] and clause[-1].lower() in _PRONOUNS:
+            clause = clause[-1:]  # "jabbing her finger at an activist as she angrily said"
+        while clause and (clause[-1].lower() in _FILLERS or clause[-1].lower() in _DATES):
             clause.pop()
+            if len(clause) > 1 and clause[-1] in ("on", "last", "this") and clause[-2][:1].isupper():
+                clause.pop()  # "who Beck on Wednesday called"
         while len(clause) > 1 and clause[0].lower() in _FILLERS | _CONJUNCTIONS:
             clause.pop(0)  # "And then he promised …"
         # "Economist Carla Ibáñez of the University of Santiago said": the institution is not the speaker.
         for k in range(1, len(clause) - 1):
-            if clause[k] in _EMPLOYER and clause[k + 1] == "the" and clause[k - 1][:1].isupper():
+            if (clause[k] in _EMPLOYER and clause[k + 1] == "the" and clause[k - 1][:1].isupper()
+                    and clause[k - 1].lower() not in ROLE_WORDS):  # "Speaker of the House Paul Ryan" goes on
                 clause = clause[:k]
                 break
         if clause and clause[0].islower() and clause[0] not in _SUBORDINATE and set(clause) & _EMPLOYER:
@@ -476,8 +521,10 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
         # Carl Anthony, historian at …', '“…” if she loses, said David Wasserman, an analyst':
         # a name that is all of the verb's clause is its subject.
         run = _named_after(outside[wend:]) if verb not in _OBJECT_VERBS else []
-        rest = outside[wend:].split(_BOUNDARY, 1)[0].split()
-        if run and run[0][:1].isupper() and (len(rest) == len(run) or rest[len(run)].lower() in _AFTER_NAME):
+        rest = outside[wend:].split(_BOUNDARY, 1)[0]
+        quoted = outside[wend + len(rest):].startswith(_BOUNDARY * 2)  # 'said Obama “understood …”': Obama is reported
+        rest = rest.split()
+        if run and run[0][:1].isupper() and not quoted and (len(rest) == len(run) or rest[len(run)].lower() in _AFTER_NAME):
             found = cast.resolve(run)
             if found:
                 return found
@@ -486,7 +533,8 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
         found = _apposed(outside[:wstart], cast) if outside[:wstart].strip(_BOUNDARY + " ") else None
         if found:
             return found
-        if outside[wend:].split()[:1] == ["by"]:  # "Sanders was asked by host Bill Maher, “…”"
+        # "Sanders was asked by host Bill Maher, “…”"; not "Asked by Maher to respond, Carson said".
+        if n and outside[wend:].split()[:1] == ["by"]:
             found = cast.resolve(_named_after(outside[wend:].split("by", 1)[1]))
             if found:
                 return found
@@ -500,7 +548,41 @@ def _find_speaker(outside: str, parts: list[list[str]], cast: _Cast) -> Person |
                 w[:1].isupper() for w in run[1:])) else None
             if found:
                 return found
+            # '…,” exhorted Clinton's introducer, actress Jamie Lee Curtis.': the name set off after a description.
+            following = _parts(outside[wend:])
+            if run and len(following) > 1 and not found and _is_name_phrase(following[1]):
+                found = cast.resolve(following[1])
+                if found:
+                    return found
+    if fallback:
+        # "When Trump suggested …, Rubio fired back: “…”": the main clause's subject, if it has one.
+        return _opening_subject([p for p in parts if p[0].lower() not in _SUBORDINATE], cast) or fallback
     return fallback
+
+
+def _coordinated(clause: list[str], before: list[list[str]] = ()) -> list[str] | None:
+    """The subject of a verb joined to an earlier one by "and": "When Trump referred to
+    … in Orlando and said" -> ["When", "Trump"], and "he looked into the camera,
+    furrowed his brow and said" -> ["he"] (`before`: the clause before); None if
+    the clause is not so."""
+    while clause and clause[-1].lower() in _FILLERS - {"and"}:
+        clause = clause[:-1]
+    if len(clause) < 3 or clause[-1] != "and":
+        return None
+    if clause[0].islower() and _verb_like(clause[0]) and before:
+        return _subject_words(before[0])
+    found = _subject_words(clause[:-1])
+    return found if found and len(found) < len(clause) - 1 else None
+
+
+def _subject_words(clause: list[str]) -> list[str] | None:
+    """The name or he/she a clause opens with as the subject of a verb, its opener kept:
+    "When Trump later referred" -> ["When", "Trump"], "he looked" -> ["he"]."""
+    opener = clause[:1] if clause and clause[0].lower() in _SUBORDINATE | _CONJUNCTIONS else []
+    rest = clause[len(opener):]
+    name = rest[:1] if rest[:1] and rest[0].lower() in _PRONOUNS else _leading_name(rest)
+    rest = [w for w in rest[len(name):] if w.lower() not in _FILLERS]
+    return opener + name if name and rest and _verb_like(rest[0], rest[1] if len(rest) > 1 else "") else None
 
 
 def _apposed(before: str, cast: _Cast) -> Person | None:
@@ -606,15 +688,20 @@ def _opening_subject(parts: list[list[str]], cast: _Cast, register: bool = True)
     for at, words in enumerate(parts[:3]):
         while words and words[0] in ("But", "And", "So", "Yet", "Still", "Also", "Then"):
             words = words[1:]
-        if not words:
+        if not words or all(w.isupper() for w in words):  # a dateline: "PHILADELPHIA"
             continue
         if words[0].lower() in _PRONOUNS and len(words) > 1:
             return cast.resolve(words[:1]) if register else None
         k = 0
         while k < len(words) and k < 8 and (words[k][:1].isupper() or words[k].lower() in ROLE_WORDS
-                                             or (k and words[k] in _NAME_PARTICLES)):
+                                             or (k and words[k] in _NAME_PARTICLES)
+                                             or (k and _describes(words[k:k + 3]))):
             k += 1
         run = words[:k]
+        while k + 1 < len(words) and words[k] in ("on", "last", "this") and words[k + 1].lower() in _DATES:
+            words = words[:k] + words[k + 2:]  # "Sanders (I-Vt.) on Saturday criticized …"
+        while k + 1 < len(words) and words[k].lower() in _FILLERS and not _verb_like(words[k]):
+            words = words[:k] + words[k + 1:]  # "Lewandowski earlier quashed …"
         # "Jeb Bush, the former governor, criticised …": the verb comes after an apposition.
         # "Franson Reneus, 18, from Lee County, Fla., disagrees.": past any number of appositions.
         verb, after = (words[k], words[k + 1] if k + 1 < len(words) else "") if k < len(words) else (
@@ -629,6 +716,16 @@ def _opening_subject(parts: list[list[str]], cast: _Cast, register: bool = True)
             return next((p for p in cast.people if p.name == " ".join(name) or p.surname == name[-1]), None) \
                 or Person(" ".join(name), role)
     return None
+
+
+def _describes(words: list[str]) -> bool:
+    """Lower-case words that lead to a role: "presidential candidate Sen. Bernie Sanders"."""
+    for w in words:
+        if w.lower() in ROLE_WORDS:
+            return True
+        if not w.isalpha() or not w.islower() or w in _FUNCTION_WORDS:
+            return False
+    return False
 
 
 def _verb_like(word: str, after: str = "") -> bool:
@@ -652,6 +749,7 @@ def _subject(parts: list[list[str]], cast: _Cast) -> Person | None:
     surnames = {p.surname: p for p in cast.people}
     for words in parts:
         for w in words:
+            w = _strip_possessive(w)  # "Tuttle’s article also attacked Christie": about Tuttle
             if w in surnames:
                 return surnames[w]
     return None

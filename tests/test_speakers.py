@@ -145,3 +145,51 @@ def test_a_surname_ending_in_s_is_a_name_when_the_text_never_writes_it_lower_cas
             "Officials said the count was slow. Organizers agreed.\n")
     assert who(text)[1] == "Sanders"
     assert who("Officials were tired, the officials said.\nOfficials said “we are done.”\n")[-1] is None
+
+
+def test_a_quotation_inside_the_sentence_and_a_role_with_of_before_the_name():
+    text = ('This is a "raw time," said Democratic strategist David Axelrod, an Emanuel ally.\n\n'
+            "After the tweet, Speaker of the House Rep. Paul Ryan (R-WI) said “they have no place here.”\n\n"
+            "Democratic presidential candidate Sen. Bernie Sanders (I-Vt.) on Saturday criticized the accord, "
+            "saying it goes “nowhere near far enough.”\n")
+    assert who(text) == ["David Axelrod", "Paul Ryan", "Bernie Sanders"]
+
+
+def test_a_comma_or_question_closing_a_quotation_does_not_end_the_sentence():
+    text = ('"Go Donald Trump, go!!!," Italy\'s Northern League leader Matteo Salvini wrote on Facebook.\n\n'
+            '"Is he going to resign?" the presumptive nominee, Donald Trump, tweeted.\n')
+    assert who(text) == ["Matteo Salvini", "Donald Trump"]
+
+
+def test_a_credit_line_after_a_quotation_paragraph():
+    text = ("Clinton spoke in Iowa on Monday.\n\n"
+            "\"I went to Wall Street before the crash. I said you would wreck the economy.\"\n\n"
+            "- Hillary Clinton.\n\n"
+            "Clinton tends to overstate the significance of it.\n")
+    assert who(text)[1:3] == ["Hillary Clinton", "Hillary Clinton"]
+    assert who(text)[-1] is None
+
+
+def test_the_subject_of_a_joined_verb_and_of_the_main_clause():
+    text = ('When Trump later referred to the massacre in Orlando and said he would "protect our citizens," '
+            "the crowd applauded.\n\n"
+            "When Trump suggested that Cuba would sue, Rubio fired back: “If they sue us, they’re going to lose.”\n\n"
+            "John Podesta, a former White House adviser, said Obama \"understood he could not do it alone.\"\n")
+    assert who(text) == ["Trump", "Rubio", "John Podesta"]
+
+
+def test_a_pronoun_means_the_person_its_sentence_opens_with():
+    text = ("Dr Oz sold green coffee extract on his show.\n\n"
+            "Democratic Sen. Claire McCaskill (D-Mo.) scolded him: “The science is against you,” she said.\n\n"
+            "Kelly Ayotte is a senator.\n\nBut Ayotte isn’t interested.\n\n"
+            "“Uh, no. This is about me campaigning for New Hampshire,” she said.\n")
+    speakers = who(text)
+    assert speakers[1] == "Claire McCaskill"
+    assert speakers[-2:] == ["Kelly Ayotte", "Kelly Ayotte"]
+
+
+def test_a_short_cue_after_a_quotation_and_a_cue_of_two_words():
+    text = ("Sean Hannity interviewed Donald Trump.\n\n"
+            "“Would it be negotiable?” Hannity pressed. “Maybe let some people stay?”\n\n"
+            "“There were some of us who thought you might work with them,” Bozell points out.\n")
+    assert who(text)[1:] == ["Sean Hannity", "Sean Hannity", "Sean Hannity", "Bozell"]
