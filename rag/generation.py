@@ -202,7 +202,7 @@ class TransformersGenerator:
         gguf = path.suffix.lower() == ".gguf"
         if not gguf and not (path / "config.json").is_file():
             raise GenerationError(f"{path}: not a transformers model directory (no config.json) or a .gguf file")
-        needs = ["gguf", "accelerate"] if gguf else []
+        needs = ["transformers", "torch"] + (["gguf", "accelerate"] if gguf else [])
         if any(importlib.util.find_spec(m) is None for m in needs):
             raise MissingDependencyError(MISSING)
         import transformers

@@ -25,7 +25,7 @@ def hashing():
     return HashingEmbedder(dim=32)
 
 
-STORES = ["local", "milvus"]
+STORES = ["local", pytest.param("milvus", marks=pytest.mark.extra)]
 
 
 def store_options(name: str, where) -> dict:

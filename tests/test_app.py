@@ -22,9 +22,9 @@ import rag
 from tests.processes import free_port, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     CHROMIUM is None, reason="browser tests need Chromium: apt-get install chromium (then run make test again)"
-)
+)]
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).parent / "artifacts"
 QUESTION = "Ask a question about the documents…"

@@ -18,6 +18,7 @@ from rag.config import BUNDLED_ARTICLE
 from tests.test_milvus import DATA
 
 pytest.importorskip("ray.data", reason="the ray extra: pip install -e '.[ray]'")
+pytestmark = [pytest.mark.extra, pytest.mark.slow]
 
 
 def test_a_build_on_ray_gives_the_local_builds_vectors_and_answers(tmp_path, embedder, article_index):

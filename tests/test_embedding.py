@@ -12,7 +12,9 @@ TEXTS = [
 ]
 
 
+@pytest.mark.extra
 def test_onnx_runtime_gives_the_sentence_transformers_vectors(embedder):
+    pytest.importorskip("sentence_transformers", reason="the reference extra: pip install -e '.[reference]'")
     assert isinstance(embedder, OnnxEmbedder)
     reference = SentenceTransformerEmbedder(bundled_model_dir())
     ours, theirs = embedder.encode(TEXTS), reference.encode(TEXTS)
@@ -116,3 +118,35 @@ def test_the_same_question_from_many_threads_at_once(embedder):
     vectors = run_threads(16, lambda _: [together(text) for _ in range(12)])
     np.testing.assert_allclose(np.stack([v for each in vectors for v in each]),
                                np.repeat(embedder.encode([text]), 16 * 12, axis=0), atol=1e-5)
+
+
+def test_the_onnx_model_is_written_without_torch(tmp_path):
+    """The base install has no torch: writing and running the model must not need it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from rag.embedding import OnnxEmbedder, bundled_model_dir\n"
+        "v = OnnxEmbedder(bundled_model_dir()).encode(['Was sagte Pistorius?', ''])\n"
+        "assert v.shape == (2, 384) and abs(float(np.linalg.norm(v[0])) - 1) < 1e-5\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    env = {**__import__("os").environ, "RAG_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert list(tmp_path.glob("onnx/*/model.onnx"))
+
+
+def test_a_damaged_weights_file_is_a_model_error(tmp_path):
+    import shutil
+
+    from rag.export import is_bert, write_bert
+
+    model = tmp_path / "model"
+    shutil.copytree(bundled_model_dir(), model, ignore=shutil.ignore_patterns("model.safetensors"))
+    (model / "model.safetensors").write_bytes(b"\x00" * 100)
+    assert is_bert(model) and not is_bert(tmp_path)
+    with pytest.raises(ModelError, match="cannot read model.safetensors"):
+        write_bert(model, tmp_path / "out.onnx")

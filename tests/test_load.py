@@ -27,6 +27,8 @@ QUESTIONS = [
 ]
 HANG_GUARD_SECONDS = 180  # the crowd takes seconds; a wedged server, forever
 
+pytestmark = pytest.mark.slow  # servers started, fifty users at once
+
 
 @pytest.fixture(scope="module")
 def load_server(article_index, tmp_path_factory):

@@ -14,6 +14,7 @@ from rag.config import BUNDLED_ARTICLE
 from tests.test_store import CountingEmbedder
 
 pytest.importorskip("pymilvus", reason="the milvus extra: pip install -e '.[milvus]'")
+pytestmark = pytest.mark.extra
 
 DATA = Path(__file__).parent / "data"
 DOCS = [Document(id="a", text="The river flooded the town. Mr Ross said the dam held.", title="Flood"),
