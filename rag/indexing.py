@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config, lexical
+from . import backends, config, lexical
 from .chunking import CHUNKER_VERSION, Passage, chunk, index_text
 from .documents import Document, load_documents, without_surrogates
 from .embedding import Embedder, default_embedder
@@ -92,10 +92,7 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
         raise ValueError("a build on Ray embeds with the configured model: leave out embedder")
     embedder = embedder or default_embedder(int8=int8)
     _check_writable_target(index_dir)
-    if milvus is not None:
-        from . import milvus as milvus_store
-
-        milvus_store.client(milvus)  # a missing extra or a server that is down: said before any work
+    backend = _backend_for_build(milvus, index_dir.name)
     try:
         old = open_index(index_dir, model=embedder.name)
     except IndexFormatError:
@@ -112,27 +109,36 @@ def build_index(sources, index_dir, *, embedder: Embedder | None = None, progres
 
             cluster = RayEmbedder(ray, name=embedder.name, dim=embedder.dim, int8=int8)
         writer = _Writer(tmp, docs, old, cluster or embedder, progress, on_progress)
-        writer.write(index_dir, search, milvus)
+        writer.write(index_dir, search, backend)
         (tmp / "writer.pid").unlink()
         _swap(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if writer is not None and writer.store:
-            milvus_store.drop(**writer.store_location())
+        if writer is not None and writer.wrote:
+            backend.drop()
         raise
     finally:
         if cluster is not None:
             cluster.close()
-    previous = old.store if old else None
-    if previous and previous.get("kind") == "milvus" and previous != writer.store:
-        from . import milvus as milvus_store
-
-        milvus_store.drop(previous["uri"], previous["collection"])  # readers now open the new one
+    if old is not None and old.store != backend.location():
+        old.backend.drop()  # readers now open the new one
     for folder in index_dir.parent.glob(f".{index_dir.name}.resume-*"):
         shutil.rmtree(folder, ignore_errors=True)  # this build's, and those of builds never resumed
     index = open_index(index_dir, model=embedder.name)
     index.derived["embedder"] = embedder  # questions (and the lexicon's words) must be embedded by the same model
     return index
+
+
+def _backend_for_build(milvus: str | None, index_name: str) -> backends.Backend:
+    """Where a new build's passages are searched: a new collection at the Milvus
+    URI `milvus` (the extra and the server checked now, before any work), else
+    the index's own files."""
+    if milvus is None:
+        return backends.Local()
+    from . import milvus as engine
+
+    engine.client(milvus)  # a missing extra or a server that is down: said before any work
+    return engine.Milvus(milvus, engine.new_collection_name(index_name))
 
 
 def default_index() -> Index:
@@ -193,14 +199,12 @@ class _Writer:
         self.bm25_terms: list[list[str]] = []
         self.vocabulary: dict[str, str] = {}
         self.chunked: list[tuple[str, str]] = []  # (id, SHA-256) of the documents whose passages are embedded
-        self.store: dict | None = None  # where the passages are searched, when not here
+        self.store: dict | None = None  # the backend's location, for the manifest
+        self.wrote = False  # whether the backend was given rows (to drop on failure)
 
-    def store_location(self) -> dict:
-        return {"uri": self.store["uri"], "collection": self.store["collection"]}
-
-    def write(self, index_dir: Path, search: str, milvus: str | None = None) -> None:
-        """Write every file of the index into the temporary folder (and, with
-        `milvus`, the passages into a new collection there)."""
+    def write(self, index_dir: Path, search: str, backend: backends.Backend) -> None:
+        """Write every file of the index into the temporary folder, and the
+        passages to `backend` (a Milvus collection; the local one reads the files)."""
         self._write_passages()
         n = len(self.passage_starts) - 1
         if n == 0:
@@ -214,8 +218,7 @@ class _Writer:
             self._embed(vectors, resume)
             approximate = search == "approximate" or (search == "auto" and n >= APPROXIMATE_FROM)
             search_params = _write_ivf(vectors, self.tmp / VECTORS) if approximate else _write_flat(vectors, self.tmp / VECTORS)
-            if milvus is not None:
-                self._write_milvus(milvus, index_dir, vectors, approximate)
+            self._write_backend(backend, vectors, approximate)
         self._write_lexical(n)
         self._write_manifest(n, search_params)
 
@@ -317,11 +320,8 @@ class _Writer:
             self.on_progress(done + len(texts), total)
         return vectors
 
-    def _write_milvus(self, uri: str, index_dir: Path, vectors: "_VectorFile", approximate: bool) -> None:
-        from . import milvus
-
-        self.store = {"kind": "milvus", "uri": uri, "collection": milvus.new_collection_name(index_dir.name)}
-
+    def _write_backend(self, backend: backends.Backend, vectors: "_VectorFile", approximate: bool) -> None:
+        self.store = backend.location()
         titles = {d.id: d.title for d in self.docs}
 
         def rows():
@@ -329,10 +329,11 @@ class _Writer:
                 for start, chunk_ in vectors.chunks():
                     for i, vector in enumerate(chunk_):
                         p = json.loads(f.readline())
-                        yield milvus.Row(start + i, vector, self.bm25_terms[start + i], p["text"], p["doc_id"],
-                                         titles[p["doc_id"]], p["start"], p["end"], p["speaker"])
+                        yield backends.Row(start + i, vector, self.bm25_terms[start + i], p["text"], p["doc_id"],
+                                           titles[p["doc_id"]], p["start"], p["end"], p["speaker"])
 
-        milvus.write(uri, self.store["collection"], self.embedder.dim, rows(), approximate=approximate)
+        self.wrote = True
+        backend.write(rows(), dim=self.embedder.dim, approximate=approximate)
 
     def _write_lexical(self, n: int) -> None:
         directory = self.tmp / lexical.DIRECTORY

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import Passage, index_text
+from .files import npy_view
 
 DIRECTORY = "lexical"
 LEXICON, LEXICON_VECTORS = "lexicon.json", "lexicon-vectors.npy"
@@ -123,7 +124,6 @@ def from_files(files: dict):
 
     import bm25s
 
-    from .store import npy_view
 
     params = json.loads(bytes(files["params.index.json"]))
     num_docs = params.pop("num_docs")
@@ -297,7 +297,6 @@ def save_lexicon(lex: Lexicon, directory: Path, embedder, previous: Lexicon | No
 def lexicon_from_files(files: dict) -> Lexicon:
     import json
 
-    from .store import npy_view
 
     words = json.loads(bytes(files[LEXICON]))
     vectors = None

@@ -1,7 +1,7 @@
 """Milvus: an index's passages searched in a Milvus collection.
 
 With `build_index(..., milvus=URI)` (`rag index --store milvus URI`), each
-passage goes into a Milvus collection (`Row`: its vector, BM25 terms, text,
+passage goes into a Milvus collection (`backends.Row`: its vector, BM25 terms, text,
 document id and title, offsets and speaker), and retrieval runs there: dense inner-product search and BM25 full-text search
 (Milvus's BM25 function over the terms `lexical.terms` makes, so both stores
 rank by the same words), fused by the engine's RRF reranker (k=60, as the
@@ -26,12 +26,14 @@ import re
 import threading
 import uuid
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable
 
 import numpy as np
 
 from . import config
+from .backends import RRF_K, Hit, Row
 from .errors import IndexFormatError, MissingDependencyError, one_line
+from .lexical import terms
 
 log = logging.getLogger("rag")
 
@@ -84,21 +86,6 @@ def terms_text(terms: list[str]) -> str:
 def fit(text: str, limit: int) -> str:
     """`text` cut to `limit` bytes of UTF-8, the unit of Milvus's VARCHAR lengths."""
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
-
-
-class Row(NamedTuple):
-    """One passage as the collection holds it: what retrieval searches (vector,
-    terms) and what a reader of the collection needs to cite it."""
-
-    row: int
-    vector: np.ndarray
-    terms: list[str]
-    text: str
-    doc_id: str
-    title: str
-    start: int
-    end: int
-    speaker: str | None
 
 
 def write(uri: str, collection: str, dim: int, rows: Iterable[Row], *, approximate: bool = False) -> None:
@@ -154,18 +141,24 @@ def drop(uri: str, collection: str) -> None:
         log.warning("rag: could not drop Milvus collection %s (%s)", collection, one_line(exc))
 
 
-class MilvusSearch:
-    """Retrieval for an index whose passages are in a Milvus collection."""
+class Milvus:
+    """The `backends.Backend` of an index whose passages are in a Milvus collection."""
 
     def __init__(self, uri: str, collection: str):
         self.uri, self.collection = uri, collection
         self._loaded = False
 
-    def search(self, index, question: str, query_vector: np.ndarray, n: int, mode: str) -> list:
-        from pymilvus import AnnSearchRequest, RRFRanker
+    def location(self) -> dict:
+        return {"kind": "milvus", "uri": self.uri, "collection": self.collection}
 
-        from .lexical import terms
-        from .retrieval import RRF_K, Hit
+    def write(self, rows: Iterable[Row], *, dim: int, approximate: bool) -> None:
+        write(self.uri, self.collection, dim, rows, approximate=approximate)
+
+    def drop(self) -> None:
+        drop(self.uri, self.collection)
+
+    def search(self, index, question: str, query_vector: np.ndarray, n: int, mode: str) -> list[Hit]:
+        from pymilvus import AnnSearchRequest, RRFRanker
 
         milvus = self._open(index)
         words = terms_text(terms(question))

@@ -43,11 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from . import lexical
+from .backends import Backend, Local
 from .chunking import CHUNKER_VERSION, Passage
 from .documents import Document
 from .embedding import Embedder, embedder_for, known_models
 from .errors import IndexFormatError, MissingDependencyError
-from .files import NotAFileError, TooLargeError, check_size, open_regular, read_regular
+from .files import NotAFileError, TooLargeError, check_size, npy_header, npy_view, open_regular, read_regular
 from .speakers import Person
 
 log = logging.getLogger("rag")
@@ -145,7 +146,7 @@ class Index:
     probe: int = 0                        # IVF lists searched per question (approximate indexes)
     catalog: dict = field(default_factory=dict, repr=False)  # document id -> title, source, SHA-256 (the manifest's)
     store: dict | None = None             # where passages are searched when not here: {"kind": "milvus", "uri", "collection"}
-    engine: object = field(default=None, repr=False)  # its search, in place of the local FAISS and BM25 (see `milvus`)
+    backend: "Backend" = field(default_factory=Local, repr=False)  # what searches them (see `backends`)
     derived: dict = field(default_factory=dict, repr=False)  # structures built on first use
 
     @property
@@ -265,8 +266,7 @@ def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
 
     index = Index(index_dir, manifest["model"], dim, documents, people, passages, vectors, search_index,
                   speakers, first_rows, probe, manifest["documents"], manifest.get("store"))
-    if index.store is not None:
-        index.engine = _engine(index.store, index_dir)
+    index.backend = _backend(index.store, index_dir)
     saved = {name.split("/", 1)[1]: files[name] for name in manifest["lexical"]}
     bm25 = lexical.from_files(saved)
     if bm25.scores["num_docs"] != n:
@@ -276,17 +276,20 @@ def _open(index_dir: Path, manifest: dict, files: dict) -> Index:
     return index
 
 
-def _engine(store: dict, index_dir: Path):
+def _backend(store, index_dir: Path) -> Backend:
+    """The backend the manifest names (its "store" entry; absent: the local files)."""
+    if store is None:
+        return Local()
     if not isinstance(store, dict) or store.get("kind") != "milvus" or not all(
             isinstance(store.get(k), str) for k in ("uri", "collection")):
         raise _corrupt(index_dir, f"{MANIFEST} names a store it does not know: {store!r}")
     import importlib.util
 
-    from .milvus import MISSING, MilvusSearch
+    from .milvus import MISSING, Milvus
 
     if importlib.util.find_spec("pymilvus") is None:
         raise MissingDependencyError(f"{index_dir}: its passages are in Milvus, and {MISSING}")
-    return MilvusSearch(store["uri"], store["collection"])
+    return Milvus(store["uri"], store["collection"])
 
 
 def _passage(r: dict) -> Passage:
@@ -314,33 +317,6 @@ def _rows_array(data, index_dir: Path, name: str, shape, of) -> np.ndarray:
     return starts
 
 
-_NPY_HEADER = re.compile(rb"\{'descr': '([<>|]?[a-z]\d+)', 'fortran_order': False, 'shape': \(((?:\d+, ?)*\d*)\), \}")
-
-
-def npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], int]:
-    """The dtype, shape and data offset of an `.npy` file from its first bytes.
-    Only the plain arrays numpy writes are read. The header is matched here
-    rather than by numpy, whose `ast` parsing fails at random when two threads
-    parse at once (CPython 3.11)."""
-    if data[:6] != b"\x93NUMPY" or len(data) < 12 or data[6] not in (1, 2, 3):
-        raise ValueError("not an .npy file")
-    size, start = (int.from_bytes(data[8:10], "little"), 10) if data[6] == 1 else (int.from_bytes(data[8:12], "little"), 12)
-    found = _NPY_HEADER.match(data[start:start + size])
-    if not found:
-        raise ValueError("not a plain C-ordered array")
-    shape = tuple(int(d) for d in found[2].decode().replace(" ", "").split(",") if d)
-    dtype = np.dtype(found[1].decode())
-    if dtype.hasobject or len(shape) > 3:
-        raise ValueError("not a plain array")
-    return dtype, shape, start + size
-
-
-def npy_view(data) -> np.ndarray:
-    """A read-only array over the bytes of an `.npy` file (a memory map stays one)."""
-    dtype, shape, offset = npy_header(bytes(data[:4096]))
-    if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(data) - offset:
-        raise ValueError("the array's shape does not match its file's size")
-    return np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
 
 
 class Vectors:

@@ -10,7 +10,9 @@ import pytest
 
 import rag
 from rag import Document, IndexFormatError, MissingDependencyError, build_index, open_index
+from rag.backends import Local
 from rag.config import BUNDLED_ARTICLE
+from rag.milvus import Milvus
 from tests.test_store import CountingEmbedder
 
 pytest.importorskip("pymilvus", reason="the milvus extra: pip install -e '.[milvus]'")
@@ -39,7 +41,7 @@ def questions(name):
 
 @pytest.mark.parametrize("name", ["article_dev.jsonl", "article_natural_dev.jsonl"])
 def test_answers_are_the_local_stores(milvus_index, article_index, name):
-    assert milvus_index.engine is not None and article_index.engine is None
+    assert isinstance(milvus_index.backend, Milvus) and isinstance(article_index.backend, Local)
     for case in questions(name):
         history = case.get("history")
         local = rag.ask(case["question"], article_index, history=history)
@@ -90,7 +92,7 @@ def test_a_rebuild_embeds_only_what_changed_and_switches_collections(tmp_path):
     opened.derived["embedder"] = embedder
     assert rag.retrieve("Who said the dam held?", k=1, index=opened)[0].text == "Mr Ross said the dam held."
     local = build_index([DOCS[0], changed], tmp_path / "local", embedder=embedder)  # and back to a local index
-    assert local.store is None and local.engine is None
+    assert local.store is None and isinstance(local.backend, Local)
 
 
 def test_an_approximate_index_searches_an_hnsw_graph_in_milvus(tmp_path, hashing):
