@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Grounded, cited answers from your documents, offline.")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
+    p = sub.add_parser("serve", help="serve the chat page (as python app.py does)")
+    from .page import server
+
+    server.add_arguments(p)
+    p.set_defaults(run=server.run)
+
     p = sub.add_parser("index", help="build or update an index from files and directories")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".txt, .md, .html or .pdf files, or directories of them")
     p.add_argument("--index", metavar="DIR", help="index directory (default: the default index)")

@@ -41,20 +41,23 @@ def server_tmp(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def app_server(index_dir: Path, tmp: Path, log_name: str = "app.log", extra: list[str] = ()):
-    """A real `app.py` process on `index_dir`; yields its URL once it answers."""
+def app_server(index_dir: Path, tmp: Path, log_name: str = "app.log", extra: list[str] = (), *, command=None):
+    """A real server process on `index_dir`, `python app.py` unless `command`
+    says otherwise (`rag serve` takes the same flags); yields its URL once it answers."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     env = {**os.environ, "TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(tmp / "gradio")}
     url = f"http://127.0.0.1:{port}/"
-    with serving([sys.executable, str(ROOT / "app.py"), "--port", str(port), "--index", str(index_dir), *extra],
+    command = command or [sys.executable, str(ROOT / "app.py")]
+    with serving([*command, "--port", str(port), "--index", str(index_dir), *extra],
                  url, ARTIFACTS / log_name, env=env, cwd=ROOT, timeout=120):
         yield url
 
 
 @pytest.fixture(scope="module")
 def server(article_index, server_tmp):
-    with app_server(article_index.path, server_tmp) as url:
+    """The page as the package serves it, `rag serve` (the other servers here are `python app.py`)."""
+    with app_server(article_index.path, server_tmp, command=[str(Path(sys.executable).with_name("rag")), "serve"]) as url:
         yield url
 
 

@@ -166,3 +166,17 @@ def test_ask_explain_shows_how_the_question_was_read_and_why_the_sentence_won(ca
 def test_ask_explain_refuses_a_model(capsys, article_index):
     code, _, err = run(capsys, "ask", "Who is Healey?", "--index", article_index.path, "--explain", "--generate", "x.gguf")
     assert code != 0 and err.count("\n") == 1 and "--explain" in err
+
+
+def test_rag_serve_takes_the_flags_of_app_py():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    rag_cmd = str(Path(sys.executable).with_name("rag"))
+    helps = [subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=root).stdout
+             for cmd in ([rag_cmd, "serve", "--help"], [sys.executable, "app.py", "--help"])]
+    flags = [sorted(set(re.findall(r"--[a-z]+", h))) for h in helps]
+    assert flags[0] == flags[1] == ["--generate", "--help", "--host", "--index", "--port", "--share"]

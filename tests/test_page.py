@@ -2,7 +2,7 @@
 become in an answer bubble."""
 
 import rag
-from app import answer_markdown
+from rag.page.rendering import answer_markdown
 from rag import Part
 from rag.chunking import Passage
 
@@ -35,7 +35,7 @@ def test_an_abstention_has_no_links():
 
 
 def test_an_answer_citing_two_documents_says_which_sentence_is_from_which():
-    from app import document_labels
+    from rag.page.rendering import document_labels
 
     town = [Passage(doc_id="town-hall.txt", text="The project costs £1.2 million.", start=0, end=31),
             Passage(doc_id="library.md", text="The repairs cost £2.4 million.", start=0, end=30)]
@@ -51,7 +51,8 @@ def test_an_answer_citing_two_documents_says_which_sentence_is_from_which():
 
 
 def test_going_back_to_a_question_drops_it_and_all_after_it_however_long_the_chat():
-    from app import Session, _md, _unescaped
+    from rag.page.rendering import md, unescaped
+    from rag.page.sessions import Session
 
     session = Session()
     for n in range(7):  # more than rag.ask reads back: the cut is by position, not by a capped list
@@ -62,4 +63,4 @@ def test_going_back_to_a_question_drops_it_and_all_after_it_however_long_the_cha
     assert session.back_to(8) == "q4" and session.asked == ["q0", "q1", "q2", "q3"]
     assert len(session.messages) == 8 and session.back_to(9) is None  # an answer is not a question
     typed = "What did R&D cost ($5bn) *now*? [1] #x <b> ~ \\ back"
-    assert _unescaped(_md(typed)) == typed  # an edited bubble comes back as typed
+    assert unescaped(md(typed)) == typed  # an edited bubble comes back as typed

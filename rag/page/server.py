@@ -1,0 +1,82 @@
+"""Server: `rag serve` (and `python app.py`): flags, a temporary folder of its own, serving until stopped."""
+
+import argparse
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import rag
+from rag import config
+from rag.config import MAX_FILE_BYTES
+from rag.page.api import CheckedApi
+from rag.page.layout import CSS, HEAD, build_app, start_loading
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `rag serve` and `python app.py`."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--index", metavar="DIR", help="index directory (default: the bundled article)")
+    parser.add_argument("--share", action="store_true", help="ask Gradio for a public share link")
+    parser.add_argument("--generate", metavar="MODEL", default=config.default_generator(),
+                        help="offer answers written by this model, checked sentence by sentence: a transformers "
+                             "model directory, a .gguf file or openai:URL#NAME (default: $RAG_GENERATOR)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python app.py`: the page, with `rag serve`'s flags."""
+    parser = argparse.ArgumentParser(description="Chat with your documents, offline.")
+    add_arguments(parser)
+    run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM, then remove everything the server wrote."""
+    temp = own_temp_dir()  # before Gradio and ONNX Runtime are imported: they read it once
+    # Stopped as by Ctrl-C: Gradio closes the server, then its folder is removed. SIGINT
+    # too, explicitly: started from a script in the background, a process inherits
+    # SIGINT ignored, and Python then leaves it ignored (a clean-clone CI run hung so).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        serve(args)
+    except KeyboardInterrupt:
+        pass  # stopped before the page was served
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return 0
+
+
+def own_temp_dir() -> Path:
+    """A new folder for everything this process writes while it serves, inside
+    $GRADIO_TEMP_DIR or the system's temporary folder: Gradio's copies of
+    uploads go there, and all that `tempfile` makes (each session's index), and
+    what libraries put in $TMPDIR (ONNX Runtime's .ses file)."""
+    parent = os.environ.get("GRADIO_TEMP_DIR")
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    own = tempfile.mkdtemp(prefix="rag-app-", dir=parent)
+    os.environ["GRADIO_TEMP_DIR"] = os.environ["TMPDIR"] = tempfile.tempdir = own
+    return Path(own)
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Serve the page until Ctrl-C or SIGTERM."""
+    loading = start_loading(args.index, args.generate)
+    import gradio as gr
+    from starlette.middleware import Middleware
+
+    demo = build_app(args.index, loading=loading, generator=args.generate)
+    try:
+        loading.result()  # a missing or corrupt index is reported here, before the page is served
+    except rag.RagError as exc:
+        raise SystemExit(f"rag: error: {exc}")
+    theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_BYTES,
+        theme=theme, css=CSS, head=HEAD, footer_links=["api"], show_error=False,
+        app_kwargs={"middleware": [Middleware(CheckedApi, blocks=demo)]},
+    )
+
