@@ -22,9 +22,10 @@ temporary folder, removed when it stops (Ctrl-C or SIGTERM).
 
 The modules: `rendering` (pure functions from an answer to the page's HTML and
 Markdown), `sessions` (one browser tab's conversation, uploads and pending
-questions), `uploads` (what a tab may add, and its list), `api` (the API's
-inputs checked before Gradio sees them), `layout` (the Gradio page and its
-wiring), `server` (the command: flags, the temporary folder, serving).
+questions), `uploads` (what a tab may add, and the events that add and remove
+files), `api` (the API's inputs checked before Gradio sees them), `layout`
+(`Page`, one method per event, and the Gradio layout wired to it), `server`
+(the command: flags, the temporary folder, serving).
 
 Left out: accounts, saved conversations, uploads larger than the page can index
 in a few seconds (`rag index` takes any size).
@@ -44,3 +45,11 @@ if importlib.util.find_spec("matplotlib") is None:
     # loop; when it is not installed, each try searches sys.path again (a tenth
     # of the server's time under load). Known absent, the import fails at once.
     sys.modules["matplotlib"] = None
+
+# The questions offered on the page, about the bundled article; the first also warms the model up.
+EXAMPLES = [
+    "What did Pistorius say about international law?",
+    "What did Healey say about the Indo-Pacific?",
+    "How many North Korean troops are thought to be involved?",
+    "What did Baroness Chapman say about the defence of Ukraine?",
+]

@@ -2,46 +2,38 @@
 
 import asyncio
 import re
-import tempfile
 import threading
-import time
 from concurrent.futures import Future
 from pathlib import Path
 
+import anyio
+import gradio as gr
+
 import rag
-from rag.documents import SUPPORTED_SUFFIXES
+from rag.page import EXAMPLES
 from rag.page.api import API_CHECKS, BadInput
 from rag.page.rendering import (
     PLACEHOLDER,
     WRITING,
-    md,
-    reworded,
-    shown_question,
-    unescaped,
     answer_markdown,
     document_labels,
     loaded_line,
+    md,
+    reworded,
+    shown_question,
     sources_html,
+    unescaped,
     waiting_line,
     writing_markdown,
     written_markdown,
 )
 from rag.page.sessions import MAX_WAITING, Session, Sessions
 from rag.page.uploads import (
-    MAX_SESSION_FILES,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_CHARS,
-    discard,
-    unique_id,
-    your_documents,
+    UploadEvents,
 )
 
-EXAMPLES = [
-    "What did Pistorius say about international law?",
-    "What did Healey say about the Indo-Pacific?",
-    "How many North Korean troops are thought to be involved?",
-    "What did Baroness Chapman say about the defence of Ukraine?",
-]
 # API calls computed at once: more only contend for the cores and the GIL and
 # make the slowest of many concurrent users' answers much slower (with 50 users:
 # p99 about 0.9 s at 8, over 2 s unbounded; BENCHMARKS.md).
@@ -119,74 +111,49 @@ HEAD = """<script>
 </script>"""
 
 
-def start_loading(index_dir: str | None, generator: str | None = None) -> Future:
-    """Open the index in a thread, while Gradio is imported (the slower of the
-    two); the models warm up after it, while the page is already served."""
-    opened: Future = Future()
+class Page(UploadEvents):
+    """What the page does, one method per event: a question sent, answered (quoted
+    or written by a model and checked), asked again or edited; sources shown;
+    files added and removed (`uploads.UploadEvents`); a tab closed; the API's two endpoints. `build_app`
+    lays the page out and wires these to it."""
 
-    def load():
-        try:
-            base = rag.load_index(index_dir)
-        except BaseException as exc:  # handed to whoever waits on it
-            opened.set_exception(exc)
-            return
-        opened.set_result(base)
-        try:
-            rag.ask(EXAMPLES[0], base)  # load the model and search structures before the first question
-            if generator:
-                from rag.generation import generator_for
+    def __init__(self, loading: Future, generator: str | None = None):
+        self.loading, self.generator = loading, generator
+        self.sessions = Sessions()
+        self.answering = asyncio.Semaphore(API_AT_ONCE)
+        self.model_name = Path(generator.split("#")[-1]).name if generator else ""
 
-                generator_for(generator)
-        except rag.RagError:
-            pass  # a question asked later reports it
+    def base(self) -> rag.Index:
+        return self.loading.result()
 
-    threading.Thread(target=load, name="load-index", daemon=True).start()
-    return opened
+    def index_for(self, session: Session) -> rag.Index:
+        return session.index or self.base()
 
-
-def build_app(index_dir: str | None = None, *, loading: Future | None = None, generator: str | None = None):
-    """The page; with `generator` (a model, as `rag ask --generate` takes), a
-    switch to have it write the answers (the question box's button stops it while it writes)."""
-    import anyio
-    import gradio as gr
-
-    loading = loading or start_loading(index_dir)
-    sessions = Sessions()
-    answering = asyncio.Semaphore(API_AT_ONCE)
-
-    def base() -> rag.Index:
-        return loading.result()
-
-    model_name = Path(generator.split("#")[-1]).name if generator else ""
-
-    def index_for(session: Session) -> rag.Index:
-        return session.index or base()
-
-    def box(write: bool) -> dict:
+    def box(self, write: bool) -> dict:
         """The question box's button: Stop while a model writes, else Ask."""
-        writing = bool(write and generator)
+        writing = bool(write and self.generator)
         return dict(submit_btn=not writing, stop_btn="Stop" if writing else False)
 
-    def take(message, write, request: gr.Request):
+    def take(self, message, write, request: gr.Request):
         """Send: the question goes into the session's inbox and the box is emptied, once,
         here. A question too long to ask, or one more than may wait, stays in the box."""
-        session = sessions.get(request)
+        session = self.sessions.get(request)
         message = message or ""
         if session.turn.locked() and len(session.waiting) + len(session.inbox) >= MAX_WAITING:
-            return (gr.update(**box(write)), waiting_line(session.waiting) +
+            return (gr.update(**self.box(write)), waiting_line(session.waiting) +
                     f" At most {MAX_WAITING} wait: send yours once one is answered.")
         session.send(message)
         too_long = len(message) > rag.config.MAX_QUESTION_CHARS
-        return gr.update(**box(write)) if too_long else gr.update(value="", **box(write)), gr.update()
+        return gr.update(**self.box(write)) if too_long else gr.update(value="", **self.box(write)), gr.update()
 
-    def answered_all(request: gr.Request):
+    def answered_all(self, request: gr.Request):
         """Ask again, once no question of this session is being answered or waiting."""
-        session = sessions.get(request)
+        session = self.sessions.get(request)
         busy = session.turn.locked() or session.waiting or session.inbox
-        return gr.update() if busy else gr.update(**box(False))
+        return gr.update() if busy else gr.update(**self.box(False))
 
-    async def respond(write=False, request: gr.Request = None):
-        session = sessions.get(request)
+    async def respond(self, write=False, request: gr.Request = None):
+        session = self.sessions.get(request)
         if not session.inbox:
             return  # nothing to ask: a retry or an edit of what is not a question
         message = session.inbox.pop(0)
@@ -198,30 +165,30 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
         async with session.turn:
             if message in session.waiting:
                 session.waiting.remove(message)
-            async for update in answer_one(message, write, session):
+            async for update in self.answer_one(message, write, session):
                 yield update
 
-    async def answer_one(message: str, write: bool, session: Session):
+    async def answer_one(self, message: str, write: bool, session: Session):
         messages = session.messages
         posted = session.post({"role": "user", "content": md(shown_question(message) or " ")})
         session.questions[posted] = (message, len(session.asked))
         drafted = None  # where the answer being written is shown, when a model writes
         try:
-            index = index_for(session)
+            index = self.index_for(session)
             asked = rag.check_question(message)
-            if write and generator:
+            if write and self.generator:
                 session.stop = stop = threading.Event()  # before anything is shown: a Stop click finds it
-                drafted = session.post({"role": "assistant", "content": writing_markdown(None, model_name)})
+                drafted = session.post({"role": "assistant", "content": writing_markdown(None, self.model_name)})
                 yield list(messages), WRITING, waiting_line(session.waiting)
                 answer = None
-                async for update in written(asked, index, session, messages, drafted, stop):
+                async for update in self.written(asked, index, session, messages, drafted, stop):
                     if isinstance(update, rag.Answer):
                         answer = update
                     else:
                         yield update
             else:
                 history = list(session.asked)
-                async with answering:
+                async with self.answering:
                     answer = await anyio.to_thread.run_sync(lambda: rag.ask(asked, index, history=history))
         except rag.RagError as exc:
             reply = {"the question is empty": "Please type a question about the documents."}.get(str(exc), f"Sorry: {exc}.")
@@ -253,7 +220,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             session.answers[position] = (key, index, answer)
         if answer.generated or answer.note:
             session.replace(messages, at, {"role": "assistant",
-                                           "content": prefix + written_markdown(answer, key, model_name, labels)})
+                                           "content": prefix + written_markdown(answer, key, self.model_name, labels)})
             yield list(messages), sources_html(index, answer, key, prefix="panel-"), waiting_line(session.waiting)
             return
         words = re.split(r"(?<=\s)", answer.text)
@@ -267,7 +234,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             await asyncio.sleep(0.015)
         yield list(messages), sources_html(index, answer, key, prefix="panel-"), waiting_line(session.waiting)
 
-    async def written(asked: str, index: rag.Index, session: Session, messages: list[dict], at: int,
+    async def written(self, asked: str, index: rag.Index, session: Session, messages: list[dict], at: int,
                       stop: threading.Event):
         """Ask with the model, showing at `at` how far it is and the sentences that
         passed the check so far (never its unchecked words); the answer comes last."""
@@ -276,7 +243,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
 
         def work():
             try:
-                done.set_result(rag.ask(asked, index, history=session.asked, generator=generator,
+                done.set_result(rag.ask(asked, index, history=session.asked, generator=self.generator,
                                         on_progress=progress.append, stop=stop))
             except BaseException as exc:  # handed to the page below
                 done.set_exception(exc)
@@ -287,7 +254,7 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             while not done.done():
                 if progress and progress[-1] is not shown and session.messages is messages:
                     shown = progress[-1]
-                    session.replace(messages, at, {"role": "assistant", "content": writing_markdown(shown, model_name)})
+                    session.replace(messages, at, {"role": "assistant", "content": writing_markdown(shown, self.model_name)})
                     yield list(messages), gr.update(), waiting_line(session.waiting)
                 await asyncio.sleep(0.1)
         finally:
@@ -301,198 +268,85 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
             raise rag.RagError(f"the model failed ({type(exc).__name__}); untick the switch to have the answer "
                                "quoted") from None
 
-    def ask_again(evt: gr.RetryData, write, request: gr.Request):
+    def ask_again(self, evt: gr.RetryData, write, request: gr.Request):
         """Regenerate: the question's answer (and what came after it) goes, and it is asked again."""
-        session = sessions.get(request)
+        session = self.sessions.get(request)
         question = session.back_to(evt.index)
         if question is not None:
             session.send(question)
-        return gr.update(**box(write))
+        return gr.update(**self.box(write))
 
-    def edited(evt: gr.EditData, write, request: gr.Request):
+    def edited(self, evt: gr.EditData, write, request: gr.Request):
         """A question edited in place: what came after it goes, and the new wording is asked."""
-        session = sessions.get(request)
+        session = self.sessions.get(request)
         question = session.back_to(evt.index)
         if question is not None:
             # The chat showed the question escaped (and cut, if long): unedited parts are the typed ones.
             edited_text = unescaped(evt.value)
             session.send(question if edited_text == unescaped(md(shown_question(question))) else edited_text)
-        return gr.update(**box(write))
+        return gr.update(**self.box(write))
 
-    def stop_writing(request: gr.Request):
-        sessions.get(request).stop.set()
+    def stop_writing(self, request: gr.Request):
+        self.sessions.get(request).stop.set()
 
-    def show_sources(evt: gr.SelectData, request: gr.Request):
+    def show_sources(self, evt: gr.SelectData, request: gr.Request):
         """The side panel follows the answer the reader clicks."""
-        chosen = sessions.get(request).answers.get(evt.index)
+        chosen = self.sessions.get(request).answers.get(evt.index)
         if chosen is None:
             return gr.update()
         key, index, answer = chosen
         return sources_html(index, answer, key, prefix="panel-")
 
-    def clear(request: gr.Request):
+    def clear(self, request: gr.Request):
         """A fresh start: no messages, no sources, no conversation to read follow-ups against."""
-        sessions.get(request).forget_conversation()
+        self.sessions.get(request).forget_conversation()
         return [], PLACEHOLDER
 
-    def upload(files, request: gr.Request):
-        session = sessions.get(request)
-        files = [Path(f) for f in (files or [])]
-        if not files:
-            yield list(session.messages), gr.update(), gr.update(value=None), gr.update(), gr.update()
-            return
-        bundled = list(base().documents.values())
-        good, problems = [], []
-        for path in files:
-            name = path.name
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                problems.append(f"{name}: unsupported file type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
-            elif (size := path.stat().st_size) > MAX_UPLOAD_BYTES:
-                problems.append(f"{name}: too large to index here ({size / 2**20:.1f} MB; the page takes files up to "
-                                f"{MAX_UPLOAD_BYTES // 2**20} MB; rag index on the command line takes any size)")
-            elif len(session.uploads) + len(good) >= MAX_SESSION_FILES:
-                problems.append(f"{name}: this session already holds {MAX_SESSION_FILES} files, the most it may")
-            else:
-                good.append(path)
-        added = []
-        for path in good:
-            try:
-                [doc] = rag.load_documents([path])
-            except rag.RagError as exc:
-                problems.append(str(exc).replace(str(path), path.name))
-                continue
-            if len(doc.text) > MAX_UPLOAD_CHARS:
-                problems.append(f"{path.name}: too long to index here ({len(doc.text):,} characters of text; "
-                                f"the page takes up to {MAX_UPLOAD_CHARS:,}; rag index takes any size)")
-                continue
-            same = next((d for d in bundled + session.uploads + added if d.sha256 == doc.sha256), None)
-            if same is not None:  # the same text under any name: indexed once
-                problems.append(f"{path.name}: the same text as {same.id}, already here")
-                continue
-            doc = rag.Document(id=unique_id(doc.id, bundled + session.uploads + added), text=doc.text,
-                               title=doc.title, source=path.name)
-            added.append(doc)
-        discard(files)  # read into memory: Gradio's copies are no longer needed
-        if added:
-            names = ", ".join(md(d.id) for d in added)
-            chat = session.messages
-            at = session.post({"role": "assistant", "content": f"📄 Indexing **{names}**… ask away meanwhile."})
-            yield list(session.messages), gr.update(), gr.update(value=None), gr.update(), gr.update()
-            outcome = yield from reindexed(session, lambda uploads: uploads + added, chat, at, f"Indexing **{names}**")
-            if outcome is None:
-                return  # the tab went away meanwhile
-            if not isinstance(outcome, Exception):
-                count = sum(1 for p in session.index.passages if p.doc_id in {d.id for d in added})
-                done = f"📄 Indexed **{names}** ({count} passages). Ask me about it."
-            else:
-                done = f"⚠️ Couldn't index {names}: {md(str(outcome))}."
-            session.replace(chat, at, {"role": "assistant", "content": done})
-        for problem in problems:
-            session.post({"role": "assistant", "content": f"⚠️ Couldn't use {md(problem)}."})
-        yield list(session.messages), loaded_line(index_for(session)), gr.update(value=None), *your_documents(session)
-
-    def reindexed(session: Session, change, chat: list[dict], at: int, doing: str):
-        """The session's uploads changed by `change(uploads)` and indexed with the bundled
-        documents into its own index (none left: the bundled one), showing at `at` how
-        far it is; the outcome (an exception saying why not), or None when the tab
-        closed meanwhile. The uploads are read and set under the session's build lock:
-        an upload and a removal take turns, neither undoes the other."""
-        with session.building:
-            uploads = change(list(session.uploads))
-            if not uploads:
-                session.uploads, session.index = [], None
-                return True
-            if session.directory is None:
-                session.directory = Path(tempfile.mkdtemp(prefix="rag-session-"))
-            done: Future = Future()
-            counted: list[tuple[int, int]] = []
-            docs = list(base().documents.values()) + uploads
-
-            def work():
-                try:
-                    done.set_result(rag.build_index(docs, session.directory / "index", embedder=base().embedder(),
-                                                    on_progress=lambda n, total: counted.append((n, total))))
-                except (rag.RagError, OSError) as exc:  # OSError: a full disk, or the tab closed meanwhile
-                    done.set_result(exc)
-                if session.closed:  # the tab went away meanwhile: nobody owns the folder any more
-                    session.close()
-
-            threading.Thread(target=work, name="rag-upload", daemon=True).start()
-            shown = None
-            while not done.done():
-                if counted and counted[-1] != shown:
-                    shown = n, total = counted[-1]
-                    session.replace(chat, at, {"role": "assistant", "content":
-                                    f"📄 {doing}: {n:,} of {total:,} passages embedded ({n / total:.0%})… "
-                                    "ask away meanwhile."})
-                    yield list(session.messages), gr.update(), gr.update(), gr.update(), gr.update()
-                time.sleep(0.2)
-            if session.closed:
-                return None
-            outcome = done.result()
-            if not isinstance(outcome, Exception):
-                session.uploads, session.index = uploads, outcome
-            return outcome
-
-    def remove(chosen, request: gr.Request):
-        """Take the chosen uploads out of this session's index: answers stop citing them."""
-        session = sessions.get(request)
-        gone = [d for d in session.uploads if d.id in (chosen or [])]
-        if not gone:
-            yield list(session.messages), gr.update(), gr.update(), *your_documents(session)
-            return
-        names = ", ".join(md(d.id) for d in gone)
-        chat = session.messages
-        at = session.post({"role": "assistant", "content": f"📄 Removing **{names}**…"})
-        yield list(session.messages), gr.update(), gr.update(), gr.update(), gr.update()
-        outcome = yield from reindexed(session, lambda uploads: [d for d in uploads if d not in gone], chat, at,
-                                       f"Removing **{names}**")
-        if outcome is None:
-            return  # the tab went away meanwhile
-        if isinstance(outcome, Exception):
-            session.replace(chat, at, {"role": "assistant", "content": f"⚠️ Couldn't remove {names}: {md(str(outcome))}."})
-        else:
-            session.replace(chat, at, {"role": "assistant",
-                                       "content": f"📄 Removed **{names}**: answers no longer cite it."})
-        yield list(session.messages), loaded_line(index_for(session)), gr.update(), *your_documents(session)
-
-    async def api_ask(question: str = "") -> dict:
+    async def api_ask(self, question: str = "") -> dict:
         """Answer a question from the bundled documents: quoted, cited sentences or an abstention."""
-        question = checked("question", question)
-        answer = await computed(lambda: rag.ask(question, base()))
+        question = self.checked("question", question)
+        answer = await self.computed(lambda: rag.ask(question, self.base()))
         return answer.to_json()
 
-    async def api_retrieve(question: str, k: int = 5) -> list[dict]:
+    async def api_retrieve(self, question: str, k: int = 5) -> list[dict]:
         """The k passages that best match the question, with offsets, speakers and scores."""
-        question, k = checked("question", question), checked("k", k)
-        passages = await computed(lambda: rag.retrieve(question, k=k, index=base()))
+        question, k = self.checked("question", question), self.checked("k", k)
+        passages = await self.computed(lambda: rag.retrieve(question, k=k, index=self.base()))
         return [p.to_json() for p in passages]
 
-    def checked(parameter: str, value):
+    def checked(self, parameter: str, value):
         """An input as CheckedApi checks plain calls: gradio_client's come here unchecked."""
         try:
             return API_CHECKS[parameter](value)
         except BadInput as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    async def computed(work):
+    async def computed(self, work):
         """`work()` in a worker thread, at most API_AT_ONCE at a time. Calls
         beyond that wait in the event loop, not in a thread, so the page's own
         events always find one."""
-        async with answering:
+        async with self.answering:
             try:
                 return await anyio.to_thread.run_sync(work)
             except rag.RagError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
 
-    def tab_closed(request: gr.Request):
-        sessions.close(request)
+    def tab_closed(self, request: gr.Request):
+        self.sessions.close(request)
 
-    def loaded(request: gr.Request):
+    def loaded(self, request: gr.Request):
         try:
-            return loaded_line(index_for(sessions.get(request)))
+            return loaded_line(self.index_for(self.sessions.get(request)))
         except rag.RagError as exc:
             return f"**Cannot open the documents:** {md(str(exc))}."
+
+
+def build_app(loading: Future, *, generator: str | None = None):
+    """The page over the index `loading` will hold (`server.start_loading`); with
+    `generator` (a model, as `rag ask --generate` takes), a switch to have it
+    write the answers (the question box's button stops it while it writes)."""
+    page = Page(loading, generator)
+    model_name = page.model_name
 
     with gr.Blocks(title="Ask the documents", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown("## Ask the documents\nEvery answer is quoted from the documents and cited; "
@@ -524,39 +378,39 @@ def build_app(index_dir: str | None = None, *, loading: Future | None = None, ge
                 gr.Markdown("### Sources")
                 sources = gr.HTML(PLACEHOLDER, elem_id="sources")
 
-        demo.load(loaded, None, status, api_visibility="private")
+        demo.load(page.loaded, None, status, api_visibility="private")
         # The box is emptied once, on send, and is never an output while answers stream:
         # what the reader types meanwhile stays. A question sent while an answer is being
         # written waits its turn (trigger_mode="multiple": Gradio's default drops it).
-        answer_events = dict(fn=respond, inputs=[write], outputs=[chatbot, sources, queued],
+        answer_events = dict(fn=page.respond, inputs=[write], outputs=[chatbot, sources, queued],
                              api_visibility="private", concurrency_limit=None, show_progress="hidden",
                              trigger_mode="multiple")
-        sent = question.submit(take, [question, write], [question, queued], api_visibility="private", queue=False,
+        sent = question.submit(page.take, [question, write], [question, queued], api_visibility="private", queue=False,
                                trigger_mode="multiple")
-        sent.then(**answer_events).then(answered_all, None, question, api_visibility="private", queue=False,
+        sent.then(**answer_events).then(page.answered_all, None, question, api_visibility="private", queue=False,
                                         trigger_mode="multiple")
-        examples.load_input_event.then(take, [question, write], [question, queued], api_visibility="private",
+        examples.load_input_event.then(page.take, [question, write], [question, queued], api_visibility="private",
                                        queue=False).then(**answer_events).then(
-            answered_all, None, question, api_visibility="private", queue=False)
-        question.stop(stop_writing, None, None, api_visibility="private", queue=False)
+            page.answered_all, None, question, api_visibility="private", queue=False)
+        question.stop(page.stop_writing, None, None, api_visibility="private", queue=False)
         # Regenerate an answer, or edit a question and send it again (the chat's own buttons).
-        for event, fn in ((chatbot.retry, ask_again), (chatbot.edit, edited)):
+        for event, fn in ((chatbot.retry, page.ask_again), (chatbot.edit, page.edited)):
             event(fn, write, question, api_visibility="private", queue=False).then(**answer_events).then(
-                answered_all, None, question, api_visibility="private", queue=False)
-        chatbot.select(show_sources, None, sources, api_visibility="private", queue=False)
-        chatbot.clear(clear, None, [chatbot, sources], api_visibility="private", queue=False)
+                page.answered_all, None, question, api_visibility="private", queue=False)
+        chatbot.select(page.show_sources, None, sources, api_visibility="private", queue=False)
+        chatbot.clear(page.clear, None, [chatbot, sources], api_visibility="private", queue=False)
         # The progress bar on the upload box only: the chat stays usable while a file is indexed.
         # Progress shows in the chat, where the reader is looking, not on the upload box.
-        files.upload(upload, [files], [chatbot, status, files, mine, yours], api_visibility="private",
+        files.upload(page.upload, [files], [chatbot, status, files, mine, yours], api_visibility="private",
                      concurrency_limit=2, show_progress="hidden")
-        drop.click(remove, [mine], [chatbot, status, files, mine, yours], api_visibility="private", concurrency_limit=2,
+        drop.click(page.remove, [mine], [chatbot, status, files, mine, yours], api_visibility="private", concurrency_limit=2,
                    show_progress="hidden")
-        demo.unload(tab_closed)
+        demo.unload(page.tab_closed)
         # Through the queue (gradio_client, /call/...) as by a plain POST, `computed`
         # bounds the work: a queue limit too (the default, 4) would only make the
         # encoder's batches smaller and the wait longer.
-        gr.api(api_ask, api_name="ask", queue=False, concurrency_limit=None)
-        gr.api(api_retrieve, api_name="retrieve", queue=False, concurrency_limit=None)
+        gr.api(page.api_ask, api_name="ask", queue=False, concurrency_limit=None)
+        gr.api(page.api_retrieve, api_name="retrieve", queue=False, concurrency_limit=None)
     return demo
 
 

@@ -5,13 +5,14 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import rag
 from rag import config
 from rag.config import MAX_FILE_BYTES
-from rag.page.api import CheckedApi
-from rag.page.layout import CSS, HEAD, build_app, start_loading
+from rag.page import EXAMPLES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,10 +66,14 @@ def own_temp_dir() -> Path:
 def serve(args: argparse.Namespace) -> None:
     """Serve the page until Ctrl-C or SIGTERM."""
     loading = start_loading(args.index, args.generate)
+    # Imported while the index opens: Gradio takes the longer of the two.
     import gradio as gr
     from starlette.middleware import Middleware
 
-    demo = build_app(args.index, loading=loading, generator=args.generate)
+    from rag.page.api import CheckedApi
+    from rag.page.layout import CSS, HEAD, build_app
+
+    demo = build_app(loading, generator=args.generate)
     try:
         loading.result()  # a missing or corrupt index is reported here, before the page is served
     except rag.RagError as exc:
@@ -80,3 +85,27 @@ def serve(args: argparse.Namespace) -> None:
         app_kwargs={"middleware": [Middleware(CheckedApi, blocks=demo)]},
     )
 
+
+def start_loading(index_dir: str | None, generator: str | None = None) -> Future:
+    """Open the index in a thread, while Gradio is imported (the slower of the
+    two); the models warm up after it, while the page is already served."""
+    opened: Future = Future()
+
+    def load():
+        try:
+            base = rag.load_index(index_dir)
+        except BaseException as exc:  # handed to whoever waits on it
+            opened.set_exception(exc)
+            return
+        opened.set_result(base)
+        try:
+            rag.ask(EXAMPLES[0], base)  # load the model and search structures before the first question
+            if generator:
+                from rag.generation import generator_for
+
+                generator_for(generator)
+        except rag.RagError:
+            pass  # a question asked later reports it
+
+    threading.Thread(target=load, name="load-index", daemon=True).start()
+    return opened
