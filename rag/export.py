@@ -62,20 +62,27 @@ def write_bert(model_dir: Path, target: Path) -> None:
         weights = load_file(str(model_dir / "model.safetensors"))
     except Exception as exc:  # the library raises its own error types for a damaged file
         raise ModelError(f"{model_dir}: cannot read model.safetensors ({exc})") from exc
-    # Some checkpoints name the encoder "bert.embeddings…", most "embeddings…".
-    weights = {k.removeprefix("bert."): v for k, v in weights.items()}
+    # Some checkpoints name the encoder "bert.embeddings…", most "embeddings…"; a
+    # half-precision checkpoint computes in float32 here, as on any CPU.
+    weights = {k.removeprefix("bert."): v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in weights.items()}
+    if any(v.dtype not in (np.float32, np.int64) for v in weights.values()):
+        raise ModelError(f"{model_dir}: model.safetensors holds weights of a type the ONNX path does not read")
     graph = _Graph(weights, model_dir)
     _bert(graph, config)
     data = target.with_name(f"{target.name}.data")
-    with open(data, "wb") as out:
-        initializers = [graph.tensor(name, array, out, data.name) for name, array in graph.initializers]
-    axes = ["batch", "tokens"]
-    inputs = [_value_info(name, _INT64, axes) for name in ("input_ids", "attention_mask", "token_type_ids")]
-    body = (_Message().messages(1, graph.nodes).string(2, "bert").messages(5, initializers)
-            .messages(11, inputs).message(12, _value_info("hidden", _FLOAT, axes + [int(config["hidden_size"])])))
-    model = (_Message().int(1, IR_VERSION).string(2, "rag.export").message(7, body)
-             .message(8, _Message().string(1, "").int(2, OPSET)))
-    target.write_bytes(model.bytes())
+    try:
+        with open(data, "wb") as out:
+            initializers = [graph.tensor(name, array, out, data.name) for name, array in graph.initializers]
+        axes = ["batch", "tokens"]
+        inputs = [_value_info(name, _INT64, axes) for name in ("input_ids", "attention_mask", "token_type_ids")]
+        body = (_Message().messages(1, graph.nodes).string(2, "bert").messages(5, initializers)
+                .messages(11, inputs).message(12, _value_info("hidden", _FLOAT, axes + [int(config["hidden_size"])])))
+        model = (_Message().int(1, IR_VERSION).string(2, "rag.export").message(7, body)
+                 .message(8, _Message().string(1, "").int(2, OPSET)))
+        target.write_bytes(model.bytes())
+    except BaseException:
+        data.unlink(missing_ok=True)  # 90 MB of a model never finished (a full disk): not left in the cache
+        raise
 
 
 def _bert(g: "_Graph", config: dict) -> None:

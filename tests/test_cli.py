@@ -180,3 +180,22 @@ def test_rag_serve_takes_the_flags_of_app_py():
              for cmd in ([rag_cmd, "serve", "--help"], [sys.executable, "app.py", "--help"])]
     flags = [sorted(set(re.findall(r"--[a-z]+", h))) for h in helps]
     assert flags[0] == flags[1] == ["--generate", "--help", "--host", "--index", "--port", "--share"]
+
+
+def test_rag_serve_without_gradio_is_one_line_and_other_commands_leave_gradio_alone():
+    import subprocess
+    import sys
+
+    no_gradio = ("import importlib.util as u, sys\n"
+                 "find = u.find_spec\n"
+                 "u.find_spec = lambda name, *a: None if name == 'gradio' else find(name, *a)\n"
+                 "from rag.cli import main\n"
+                 "sys.exit(main(['serve', '--port', '1']))\n")
+    out = subprocess.run([sys.executable, "-c", no_gradio], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stderr.strip() == "rag: error: the chat page needs Gradio: pip install 'rag[app]'"
+    # Building the command line (every rag command does) sets none of the page's Gradio settings.
+    quiet = ("import os, sys\nfrom rag.cli import _parser\n_parser()\n"
+             "print(sorted(k for k in os.environ if k.startswith('GRADIO')), 'gradio' in sys.modules)\n")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("GRADIO")}
+    out = subprocess.run([sys.executable, "-c", quiet], capture_output=True, text=True, timeout=60, env=env)
+    assert out.stdout.strip() == "[] False", out.stderr

@@ -150,3 +150,19 @@ def test_a_damaged_weights_file_is_a_model_error(tmp_path):
     assert is_bert(model) and not is_bert(tmp_path)
     with pytest.raises(ModelError, match="cannot read model.safetensors"):
         write_bert(model, tmp_path / "out.onnx")
+
+
+def test_half_precision_weights_give_the_same_vectors(tmp_path, embedder, monkeypatch):
+    """A float16 checkpoint (say, through RAG_MODEL_DIR) computes in float32: close vectors, no KeyError."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    model = tmp_path / "model"
+    shutil.copytree(bundled_model_dir(), model, ignore=shutil.ignore_patterns("model.safetensors"))
+    weights = load_file(str(bundled_model_dir() / "model.safetensors"))
+    save_file({k: v.astype(np.float16) if v.dtype == np.float32 else v for k, v in weights.items()},
+              str(model / "model.safetensors"))
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    half = OnnxEmbedder(model).encode(TEXTS[:1])
+    assert float((half * embedder.encode(TEXTS[:1])).sum()) > 0.999

@@ -35,16 +35,33 @@ import importlib.util
 import os
 import sys
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline tool
-# After each queued event Gradio sums up its last 10,000 with pandas, for a
-# monitoring page this app does not serve: a tenth of the server's time when
-# many ask through the queue. Once in a billion events is never.
-os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))
-if importlib.util.find_spec("matplotlib") is None:
-    # Gradio tries `import matplotlib` twice around every call, in its event
-    # loop; when it is not installed, each try searches sys.path again (a tenth
-    # of the server's time under load). Known absent, the import fails at once.
-    sys.modules["matplotlib"] = None
+from rag.errors import MissingDependencyError
+
+
+def require_gradio() -> None:
+    """A one-line error, before any work, when the `app` extra is missing."""
+    if importlib.util.find_spec("gradio") is None:
+        raise MissingDependencyError("the chat page needs Gradio: pip install 'rag[app]'")
+
+
+def import_gradio():
+    """Gradio, imported as the page wants it (the modules that use it call this
+    first). Importing this package changes nothing: `rag ask` and library users
+    never get these settings."""
+    require_gradio()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline tool
+    # After each queued event Gradio sums up its last 10,000 with pandas, for a
+    # monitoring page this app does not serve: a tenth of the server's time when
+    # many ask through the queue. Once in a billion events is never.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))
+    if importlib.util.find_spec("matplotlib") is None:
+        # Gradio tries `import matplotlib` twice around every call, in its event
+        # loop; when it is not installed, each try searches sys.path again (a tenth
+        # of the server's time under load). Known absent, the import fails at once.
+        sys.modules["matplotlib"] = None
+    import gradio
+
+    return gradio
 
 # The questions offered on the page, about the bundled article; the first also warms the model up.
 EXAMPLES = [

@@ -7,10 +7,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import anyio
-import gradio as gr
 
 import rag
-from rag.page import EXAMPLES
+from rag.page import EXAMPLES, import_gradio
 from rag.page.api import API_CHECKS, BadInput
 from rag.page.rendering import (
     PLACEHOLDER,
@@ -33,6 +32,8 @@ from rag.page.uploads import (
     MAX_UPLOAD_CHARS,
     UploadEvents,
 )
+
+gr = import_gradio()
 
 # API calls computed at once: more only contend for the cores and the GIL and
 # make the slowest of many concurrent users' answers much slower (with 50 users:

@@ -12,7 +12,7 @@ from pathlib import Path
 import rag
 from rag import config
 from rag.config import MAX_FILE_BYTES
-from rag.page import EXAMPLES
+from rag.page import EXAMPLES, import_gradio, require_gradio
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,11 +30,15 @@ def main(argv: list[str] | None = None) -> None:
     """`python app.py`: the page, with `rag serve`'s flags."""
     parser = argparse.ArgumentParser(description="Chat with your documents, offline.")
     add_arguments(parser)
-    run(parser.parse_args(argv))
+    try:
+        run(parser.parse_args(argv))
+    except rag.RagError as exc:
+        raise SystemExit(f"rag: error: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, then remove everything the server wrote."""
+    require_gradio()
     temp = own_temp_dir()  # before Gradio and ONNX Runtime are imported: they read it once
     # Stopped as by Ctrl-C: Gradio closes the server, then its folder is removed. SIGINT
     # too, explicitly: started from a script in the background, a process inherits
@@ -67,7 +71,7 @@ def serve(args: argparse.Namespace) -> None:
     """Serve the page until Ctrl-C or SIGTERM."""
     loading = start_loading(args.index, args.generate)
     # Imported while the index opens: Gradio takes the longer of the two.
-    import gradio as gr
+    gr = import_gradio()
     from starlette.middleware import Middleware
 
     from rag.page.api import CheckedApi

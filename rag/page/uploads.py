@@ -6,12 +6,14 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-import gradio as gr
 
 import rag
 from rag.documents import SUPPORTED_SUFFIXES
 from rag.page.rendering import loaded_line, md
+from rag.page import import_gradio
 from rag.page.sessions import Session
+
+gr = import_gradio()
 
 # What one upload may hold: about 10 s of indexing on two cores (BENCHMARKS.md).
 MAX_UPLOAD_CHARS = 300_000
