@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from .speakers import Person, attribute
 
-CHUNKER_VERSION = "11"
+CHUNKER_VERSION = "12"
 
 _MIN_PASSAGE_CHARS = 60
 # The longest line `is_furniture` considers: a longer title-case line is a headline.

@@ -773,7 +773,8 @@ def _leading_name(words: list[str]) -> list[str]:
 
 def _named_after(rest: str) -> list[str]:
     """The words naming someone after a verb, up to a clause boundary or preposition."""
-    after = rest.split(_BOUNDARY, 1)[0].split()
+    # A full stop left alone by a masked aside is no word: 'said Sen. Chris Murphy (D-Conn.).'
+    after = [w for w in rest.split(_BOUNDARY, 1)[0].split() if w.strip(".!?")]
     peer = bool(after) and after[0] in _TITLES  # "Baroness Chapman of Darlington"; else "of" starts a place
     # "of" ends a name ("Michael Brown of Washington") but not a description before
     # one ("said former secretary of state Hillary Clinton").

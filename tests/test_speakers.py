@@ -155,6 +155,12 @@ def test_a_quotation_inside_the_sentence_and_a_role_with_of_before_the_name():
     assert who(text) == ["David Axelrod", "Paul Ryan", "Bernie Sanders"]
 
 
+def test_a_party_tag_at_the_end_of_the_sentence():
+    text = ("The filibuster was last week.\n\n"
+            "“If it’s not the first vote it should be at the top,” said Sen. Chris Murphy (D-Conn.). “We must act.”\n")
+    assert who(text) == [None, "Chris Murphy", "Chris Murphy"]
+
+
 def test_a_comma_or_question_closing_a_quotation_does_not_end_the_sentence():
     text = ('"Go Donald Trump, go!!!," Italy\'s Northern League leader Matteo Salvini wrote on Facebook.\n\n'
             '"Is he going to resign?" the presumptive nominee, Donald Trump, tweeted.\n')
