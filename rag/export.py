@@ -64,7 +64,7 @@ def write_bert(model_dir: Path, target: Path) -> None:
         raise ModelError(f"{model_dir}: cannot read model.safetensors ({exc})") from exc
     # Some checkpoints name the encoder "bert.embeddings…", most "embeddings…"; a
     # half-precision checkpoint computes in float32 here, as on any CPU.
-    weights = {k.removeprefix("bert."): v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in weights.items()}
+    weights = {k.removeprefix("bert."): v.astype(np.float32, copy=False) if v.dtype.kind == "f" else v for k, v in weights.items()}
     if any(v.dtype not in (np.float32, np.int64) for v in weights.values()):
         raise ModelError(f"{model_dir}: model.safetensors holds weights of a type the ONNX path does not read")
     graph = _Graph(weights, model_dir)

@@ -124,7 +124,6 @@ def from_files(files: dict):
 
     import bm25s
 
-
     params = json.loads(bytes(files["params.index.json"]))
     num_docs = params.pop("num_docs")
     params.pop("version", None)
@@ -296,7 +295,6 @@ def save_lexicon(lex: Lexicon, directory: Path, embedder, previous: Lexicon | No
 
 def lexicon_from_files(files: dict) -> Lexicon:
     import json
-
 
     words = json.loads(bytes(files[LEXICON]))
     vectors = None

@@ -15,10 +15,10 @@ latency target on a 2-core CPU without a GPU).
 
 import numpy as np
 
-from .backends import MODES, RRF_K, Hit  # noqa: F401 (re-exported for the answer step)
+from .backends import MODES, Hit
 from .embedding import Embedder
-from .lexical import bm25_of, idf, in_vocabulary, index_frequencies as document_frequencies  # noqa: F401
-from .lexical import fold, stopwords, terms, words  # noqa: F401 (the answer step's tokeniser, re-exported)
+# Re-exported for the answer step, which reads a question's words as retrieval does.
+from .lexical import idf, index_frequencies as document_frequencies, stopwords, terms  # noqa: F401
 from .store import Index
 
 

@@ -63,6 +63,7 @@ def import_gradio():
 
     return gradio
 
+
 # The questions offered on the page, about the bundled article; the first also warms the model up.
 EXAMPLES = [
     "What did Pistorius say about international law?",
